@@ -32,6 +32,8 @@ __all__ = [
     "get_activation",
     "kernel",
     "kernel_arb",
+    "ball_bounds",
+    "mpf_to_fraction",
     "kernel_block",
     "kernel_matrix",
     "kernel_mp",
@@ -165,3 +167,30 @@ def kernel_arb(act: Activation | str, q1, q2, c, prec: int = 128):
         return act.k_arb(*args)
     finally:
         ctx.prec = old
+
+
+def ball_bounds(ball, prec: int) -> tuple[Fraction, Fraction]:
+    """Exact rational lower and upper bounds of an arb ball (computed at `prec` bits, rounded outward)."""
+    from flint import ctx
+
+    old = ctx.prec
+    ctx.prec = int(prec)
+    try:
+        out = []
+        for end in (ball.lower(), ball.upper()):
+            man, exp = end.mid().man_exp()
+            out.append(Fraction(int(man)) * Fraction(2) ** int(exp))
+        return out[0], out[1]
+    finally:
+        ctx.prec = old
+
+
+def mpf_to_fraction(x) -> Fraction:
+    """The exact rational value of a finite mpmath number."""
+    if not isinstance(x, mpmath.mpf):
+        x = mpmath.mpf(x)  # ints, floats and Fractions convert exactly
+    sign, man, exp, _ = x._mpf_
+    if not man and exp:  # mpmath encodes inf and nan with a zero mantissa and nonzero exponent
+        raise InputError("not a finite number")
+    value = Fraction(int(man)) * Fraction(2) ** int(exp)
+    return -value if sign else value
