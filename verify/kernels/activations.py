@@ -163,8 +163,8 @@ def _pg_mp(x, s, cabs, p):
         return s - x * cabs
     eps = mpmath.eps
     x2 = x * x
-    total, n, term = mpmath.mpf(0), 1, x  # term = x^(2n+1)/(2n+1)! with running factorial
-    term = x * x2 / 6  # n = 1: x^3 / 3!
+    total, n = mpmath.mpf(0), 1
+    term = x * x2 / 6  # x^(2n+1) / (2n+1)! for n = 1, updated by the ratio x^2 / ((2n)(2n+1))
     while True:
         contrib = (-1) ** (n + 1) * 2 * n * term
         total += contrib
@@ -252,7 +252,9 @@ def _step_arb(q1, q2, c):
     if p.is_zero():
         return arb(0)
     s = (q1 * q2 - c * c).nonnegative_part().sqrt()
-    return (arb.pi() - arb.atan2(s, c)) / (2 * arb.pi())
+    # As in float64: for c < 0 the angle pi - theta = atan2(s, -c) directly (a tight ball as rho -> -1).
+    ang = arb.pi() - arb.atan2(s, c) if c.mid() >= 0 else arb.atan2(s, -c)
+    return ang / (2 * arb.pi())
 
 
 def _step_sym(q1, q2, c):
@@ -330,8 +332,6 @@ def _erf_sym(q1, q2, c):
 
 def _hermite_terms(n: int):
     """(power of c, power of A, integer-ratio coefficient) of the Hermite kernel polynomial."""
-    from fractions import Fraction
-
     out = []
     for m in range(n // 2 + 1):
         coef = Fraction(math.factorial(n), math.factorial(m) ** 2 * math.factorial(n - 2 * m) * 4**m)

@@ -1,15 +1,17 @@
 r"""Kernel matrices [K_AB]_ij = k_sigma(||A_i||^2, ||B_j||^2, <A_i, B_j>) between two point sets.
 
 The Gram product A B^T is one BLAS call per block of rows; what follows it decides the speed.
-For the two-slope family sigma(z) = a z + b |z| (ReLU, leaky ReLU, abs, linear) the kernel is
+For the two-slope family sigma(z) = a z + b |z| (ReLU, leaky ReLU, abs; b != 0) the kernel is
 
-    k = p [ (a^2 + b^2) rho + (2 b^2 / pi) (sqrt(1 - rho^2) - rho theta) ],
+    k = p [ (a^2 + b^2) rho + (2 b^2 / pi) (sqrt(1 - rho^2) - rho theta) ]
+      = (2 b^2 / pi) p [ sqrt(1 - rho^2) + rho (pi (a^2 + b^2) / (2 b^2) - theta) ],
     p = ||A_i|| ||B_j||,  rho = <A_i, B_j> / p,  theta = atan2(sqrt(1 - rho^2), rho),
 
-(MATH.md section 2, rewritten with arcsin rho = pi/2 - theta), evaluated fused and in place on
-cache-sized chunks, the chunks shared between threads (numpy releases the GIL in ufuncs). It
-uses arctan2, which numpy vectorizes with SIMD, not arccos, which it does not (10x slower here).
-At rho = -1 and 1 it gives exactly 0 and p/2 for ReLU.
+(MATH.md section 2, rewritten with arcsin rho = pi/2 - theta). The rows are normalized before
+the Gram product, which then yields rho itself; the rest runs fused and in place on cache-sized
+chunks, ten numpy passes, the chunks shared between threads (numpy releases the GIL in ufuncs).
+It uses arctan2, which numpy vectorizes with SIMD, not arccos, which it does not (10x slower
+here). At rho = -1 and 1 it gives exactly 0 and p/2 for ReLU.
 
 Accuracy: about 1e-15 p absolute. That matches the Gram product's own rounding (|fl(<A_i, B_j>)
 - <A_i, B_j>| ~ d eps ||A_i|| ||B_j||), so nothing is lost against the relatively accurate
@@ -43,46 +45,49 @@ def row_norms_sq(X: np.ndarray) -> np.ndarray:
     return np.einsum("ij,ij->i", X, X)
 
 
-def _two_slope_rows(C, na, inva, nb, invb, lin, curv):
-    """In place: C (rows x m Gram entries) becomes the two-slope kernel, chunk by chunk."""
-    m = C.shape[1]
+def _two_slope_rows(R, scale_rows, scale_cols, shift):
+    """In place: R (rows x m cosines rho) becomes scale_i scale_j (sqrt(1 - rho^2) + rho (shift - theta)).
+
+    With theta = atan2(sqrt(1 - rho^2), rho), shift = pi (a^2 + b^2) / (2 b^2) and the scales
+    carrying 2 b^2 / pi and the norms, this is the two-slope kernel; ten passes per chunk.
+    """
+    m = R.shape[1]
     step = max(1, _CHUNK // max(m, 1))
-    rho = np.empty((step, m))
     s = np.empty((step, m))
     th = np.empty((step, m))
-    for r0 in range(0, C.shape[0], step):
-        r1 = min(r0 + step, C.shape[0])
+    for r0 in range(0, R.shape[0], step):
+        r1 = min(r0 + step, R.shape[0])
         k = r1 - r0
-        c, r, t, a = C[r0:r1], rho[:k], s[:k], th[:k]
-        np.multiply(c, inva[r0:r1, None], out=r)
-        r *= invb
+        r, t, a = R[r0:r1], s[:k], th[:k]
         np.clip(r, -1.0, 1.0, out=r)
         np.multiply(r, r, out=t)
         np.subtract(1.0, t, out=t)
         np.sqrt(t, out=t)
         np.arctan2(t, r, out=a)
+        np.subtract(shift, a, out=a)
         a *= r
-        np.subtract(t, a, out=a)  # sqrt(1 - rho^2) - rho theta
-        a *= curv
-        r *= lin
-        a += r
-        a *= na[r0:r1, None]
-        np.multiply(a, nb, out=c)
+        a += t
+        a *= scale_rows[r0:r1, None]
+        np.multiply(a, scale_cols, out=r)
 
 
-def _fill_two_slope(C, qa, qb, act: Activation):
-    a, b = act.two_slope
-    lin, curv = a * a + b * b, 2.0 * b * b / math.pi
-    na, nb = np.sqrt(qa), np.sqrt(qb)
-    # Zero vectors: the kernel's limit is 0; 1/0 is replaced by 0 so that rho = 0, k = 0.
+def _normalized(X: np.ndarray, norms: np.ndarray) -> np.ndarray:
+    """Rows divided by their norms (zero rows stay zero, so that rho = 0 and the kernel is 0)."""
     with np.errstate(divide="ignore"):
-        inva = np.where(na > 0, 1.0 / na, 0.0)
-        invb = np.where(nb > 0, 1.0 / nb, 0.0)
-    rows = C.shape[0]
+        inv = np.where(norms > 0, 1.0 / norms, 0.0)
+    return X * inv[:, None]
+
+
+def _fill_two_slope(R, na, nb, act: Activation):
+    """R holds the cosines <A_i, B_j> / (||A_i|| ||B_j||); overwrite it with the kernel, in threads."""
+    a, b = act.two_slope
+    curv = 2.0 * b * b / math.pi
+    shift = math.pi * (a * a + b * b) / (2.0 * b * b)
+    rows = R.shape[0]
     parts = max(1, min(_THREADS, rows))
     bounds = np.linspace(0, rows, parts + 1).astype(int)
     jobs = [
-        _pool().submit(_two_slope_rows, C[i0:i1], na[i0:i1], inva[i0:i1], nb, invb, lin, curv)
+        _pool().submit(_two_slope_rows, R[i0:i1], curv * na[i0:i1], nb, shift)
         for i0, i1 in zip(bounds[:-1], bounds[1:])
         if i1 > i0
     ]
@@ -97,9 +102,15 @@ def kernel_block(act: Activation, A: np.ndarray, B: np.ndarray, qa=None, qb=None
     """
     qa = row_norms_sq(A) if qa is None else qa
     qb = row_norms_sq(B) if qb is None else qb
+    if act.two_slope is not None and act.two_slope[1] != 0:
+        # The Gram product of the normalized rows gives the cosines directly.
+        na, nb = np.sqrt(qa), np.sqrt(qb)
+        R = np.matmul(_normalized(A, na), _normalized(B, nb).T, out=out)
+        _fill_two_slope(R, na, nb, act)
+        return R
     C = np.matmul(A, B.T, out=out)
-    if act.two_slope is not None:
-        _fill_two_slope(C, qa, qb, act)
+    if act.two_slope is not None:  # linear: k = (a^2) c
+        C *= act.two_slope[0] ** 2
         return C
     if act.k64 is not None:
         C[...] = act.k64(qa[:, None], qb[None, :], C)

@@ -38,8 +38,10 @@ MEMORY_BUDGET = 512 * 2**20  # bytes for all temporaries of the blocked evaluati
 _TEMPS_PER_BLOCK = 5  # the block itself, three fused chunk buffers per thread (small), a margin
 
 
-def block_size(n_cols: int, budget: int = MEMORY_BUDGET) -> int:
-    """Rows per block so that a rows x n_cols float64 block and its temporaries fit the budget."""
+def block_size(n_cols: int, budget: int | None = None) -> int:
+    """Rows per block so that a rows x n_cols float64 block and its temporaries fit the budget
+    (`MEMORY_BUDGET`, read at call time)."""
+    budget = MEMORY_BUDGET if budget is None else budget
     per_row = 8 * max(n_cols, 1) * _TEMPS_PER_BLOCK
     return int(max(16, min(4096, budget // per_row)))
 
