@@ -125,6 +125,17 @@ def _prepare64(q1, q2, c):
     return q1, q2, c, p, s
 
 
+def _prepare_mp(q1, q2, c):
+    """(p, s) in mpmath, with q1 q2 - c^2 formed exactly and rounded once."""
+    d = mpmath.fsub(mpmath.fmul(q1, q2, exact=True), mpmath.fmul(c, c, exact=True))
+    return mpmath.sqrt(q1) * mpmath.sqrt(q2), mpmath.sqrt(max(d, 0))
+
+
+def _prepare_arb(q1, q2, c):
+    """(p, s) as balls; s uses the nonnegative part of q1 q2 - c^2 (|c| <= p is known)."""
+    return q1.sqrt() * q2.sqrt(), (q1 * q2 - c * c).nonnegative_part().sqrt()
+
+
 def _two_slope64(A: Fraction, B: Fraction):
     A, B = float(A), float(B)
 
@@ -143,10 +154,7 @@ def _two_slope_mp(A: Fraction, B: Fraction):
     def k_mp(q1, q2, c):
         A_ = mpmath.mpf(A.numerator) / A.denominator
         B_ = mpmath.mpf(B.numerator) / B.denominator
-        # q1 q2 - c^2 is formed exactly, then rounded once.
-        d = mpmath.fsub(mpmath.fmul(q1, q2, exact=True), mpmath.fmul(c, c, exact=True))
-        s = mpmath.sqrt(max(d, 0))
-        p = mpmath.sqrt(q1) * mpmath.sqrt(q2)
+        p, s = _prepare_mp(q1, q2, c)
         cabs = abs(c)
         if p == 0:
             return mpmath.mpf(0)
@@ -180,10 +188,9 @@ def _two_slope_arb(A: Fraction, B: Fraction):
         from flint import arb
 
         A_, B_ = arb(A.numerator) / A.denominator, arb(B.numerator) / B.denominator
-        p = q1.sqrt() * q2.sqrt()
+        p, s = _prepare_arb(q1, q2, c)
         if p.is_zero():
             return arb(0)
-        s = (q1 * q2 - c * c).nonnegative_part().sqrt()
         cabs = abs(c)
         x = arb.atan2(s, cabs)
         # Both branches are exact identities for every c, so the choice by the midpoint is safe.
@@ -237,10 +244,9 @@ def _step64(q1, q2, c):
 
 
 def _step_mp(q1, q2, c):
-    p = mpmath.sqrt(q1) * mpmath.sqrt(q2)
+    p, s = _prepare_mp(q1, q2, c)
     if p == 0:
         return mpmath.mpf(0)
-    s = mpmath.sqrt(max(mpmath.fsub(mpmath.fmul(q1, q2, exact=True), mpmath.fmul(c, c, exact=True)), 0))
     ang = mpmath.pi - mpmath.atan2(s, c) if c >= 0 else mpmath.atan2(s, -c)
     return ang / (2 * mpmath.pi)
 
@@ -248,10 +254,9 @@ def _step_mp(q1, q2, c):
 def _step_arb(q1, q2, c):
     from flint import arb
 
-    p = q1.sqrt() * q2.sqrt()
+    p, s = _prepare_arb(q1, q2, c)
     if p.is_zero():
         return arb(0)
-    s = (q1 * q2 - c * c).nonnegative_part().sqrt()
     # As in float64: for c < 0 the angle pi - theta = atan2(s, -c) directly (a tight ball as rho -> -1).
     ang = arb.pi() - arb.atan2(s, c) if c.mid() >= 0 else arb.atan2(s, -c)
     return ang / (2 * arb.pi())
@@ -270,20 +275,18 @@ def _sign64(q1, q2, c):
 
 
 def _sign_mp(q1, q2, c):
-    p = mpmath.sqrt(q1) * mpmath.sqrt(q2)
+    p, s = _prepare_mp(q1, q2, c)
     if p == 0:
         return mpmath.mpf(0)
-    s = mpmath.sqrt(max(mpmath.fsub(mpmath.fmul(q1, q2, exact=True), mpmath.fmul(c, c, exact=True)), 0))
     return 2 / mpmath.pi * mpmath.atan2(c, s)
 
 
 def _sign_arb(q1, q2, c):
     from flint import arb
 
-    p = q1.sqrt() * q2.sqrt()
+    p, s = _prepare_arb(q1, q2, c)
     if p.is_zero():
         return arb(0)
-    s = (q1 * q2 - c * c).nonnegative_part().sqrt()
     return 2 / arb.pi() * arb.atan2(c, s)
 
 

@@ -9,7 +9,8 @@ For the two-slope family sigma(z) = a z + b |z| (ReLU, leaky ReLU, abs; b != 0) 
 
 (MATH.md section 2, rewritten with arcsin rho = pi/2 - theta). The rows are normalized before
 the Gram product, which then yields rho itself; the rest runs fused and in place on cache-sized
-chunks, ten numpy passes, the chunks shared between threads (numpy releases the GIL in ufuncs).
+chunks, ten numpy passes. Each thread owns a band of rows and alternates small Gram products
+(BLAS held to one thread by threadpoolctl) with the fused passes (numpy releases the GIL).
 It uses arctan2, which numpy vectorizes with SIMD, not arccos, which it does not (10x slower
 here). At rho = -1 and 1 it gives exactly 0 and p/2 for ReLU.
 
@@ -29,7 +30,7 @@ import numpy as np
 
 from verify.kernels.activations import Activation
 
-_CHUNK = 16384  # elements per fused chunk: 128 KiB per temporary, a few of them fit in L2
+_CHUNK = 65536  # elements per fused chunk (512 KiB per temporary; measured best here among 4K..64K)
 _THREADS = max(1, min(4, os.cpu_count() or 1))
 _POOL: ThreadPoolExecutor | None = None
 
@@ -78,21 +79,38 @@ def _normalized(X: np.ndarray, norms: np.ndarray) -> np.ndarray:
     return X * inv[:, None]
 
 
-def _fill_two_slope(R, na, nb, act: Activation):
-    """R holds the cosines <A_i, B_j> / (||A_i|| ||B_j||); overwrite it with the kernel, in threads."""
+_SUB_ROWS = 64  # rows per Gram sub-block: its output (64 x m) is still warm in cache for the fused pass
+
+
+def _two_slope_worker(An, Bn, scale_rows, scale_cols, shift, out):
+    """One thread's share: Gram sub-blocks (single-threaded BLAS) each followed by the fused pass."""
+    for r0 in range(0, An.shape[0], _SUB_ROWS):
+        r1 = min(r0 + _SUB_ROWS, An.shape[0])
+        R = np.matmul(An[r0:r1], Bn.T, out=out[r0:r1])
+        _two_slope_rows(R, scale_rows[r0:r1], scale_cols, shift)
+
+
+def _fill_two_slope(A, B, na, nb, act: Activation, out):
+    """out <- the two-slope kernel matrix. Each thread owns a band of rows and does its own Gram
+    products with BLAS limited to one thread: a threaded BLAS would leave its workers spinning
+    while numpy's passes run, which costs a third of the time on two cores (measured)."""
+    from threadpoolctl import threadpool_limits
+
     a, b = act.two_slope
     curv = 2.0 * b * b / math.pi
     shift = math.pi * (a * a + b * b) / (2.0 * b * b)
-    rows = R.shape[0]
-    parts = max(1, min(_THREADS, rows))
+    An, Bn = _normalized(A, na), _normalized(B, nb)
+    rows = An.shape[0]
+    parts = max(1, min(_THREADS, -(-rows // _SUB_ROWS)))
     bounds = np.linspace(0, rows, parts + 1).astype(int)
-    jobs = [
-        _pool().submit(_two_slope_rows, R[i0:i1], curv * na[i0:i1], nb, shift)
-        for i0, i1 in zip(bounds[:-1], bounds[1:])
-        if i1 > i0
-    ]
-    for job in jobs:
-        job.result()
+    with threadpool_limits(limits=1, user_api="blas"):
+        jobs = [
+            _pool().submit(_two_slope_worker, An[i0:i1], Bn, curv * na[i0:i1], nb, shift, out[i0:i1])
+            for i0, i1 in zip(bounds[:-1], bounds[1:])
+            if i1 > i0
+        ]
+        for job in jobs:
+            job.result()
 
 
 def kernel_block(act: Activation, A: np.ndarray, B: np.ndarray, qa=None, qb=None, out=None) -> np.ndarray:
@@ -104,10 +122,9 @@ def kernel_block(act: Activation, A: np.ndarray, B: np.ndarray, qa=None, qb=None
     qb = row_norms_sq(B) if qb is None else qb
     if act.two_slope is not None and act.two_slope[1] != 0:
         # The Gram product of the normalized rows gives the cosines directly.
-        na, nb = np.sqrt(qa), np.sqrt(qb)
-        R = np.matmul(_normalized(A, na), _normalized(B, nb).T, out=out)
-        _fill_two_slope(R, na, nb, act)
-        return R
+        out = np.empty((A.shape[0], B.shape[0])) if out is None else out
+        _fill_two_slope(A, B, np.sqrt(qa), np.sqrt(qb), act, out)
+        return out
     C = np.matmul(A, B.T, out=out)
     if act.two_slope is not None:  # linear: k = (a^2) c
         C *= act.two_slope[0] ** 2
@@ -121,12 +138,19 @@ def kernel_block(act: Activation, A: np.ndarray, B: np.ndarray, qa=None, qb=None
     return C
 
 
-def kernel_matrix(act: Activation, A: np.ndarray, B: np.ndarray | None = None, *, block_rows: int = 1024) -> np.ndarray:
-    """K_AB (or K_AA when B is None), computed in blocks of rows to bound the temporaries."""
+def kernel_matrix(act: Activation, A: np.ndarray, B: np.ndarray | None = None, *, block_rows: int = 1024,
+                  out: np.ndarray | None = None) -> np.ndarray:
+    """K_AB (or K_AA when B is None), computed in blocks of rows to bound the temporaries.
+
+    out: an n x m float64 C-contiguous array to fill (saves the allocation and its page faults).
+    """
     A = np.ascontiguousarray(A, dtype=float)
     B = A if B is None else np.ascontiguousarray(B, dtype=float)
     qa, qb = row_norms_sq(A), row_norms_sq(B)
-    out = np.empty((A.shape[0], B.shape[0]))
+    if out is None:
+        out = np.empty((A.shape[0], B.shape[0]))
+    elif out.shape != (A.shape[0], B.shape[0]) or out.dtype != np.float64 or not out.flags.c_contiguous:
+        raise ValueError("out must be a C-contiguous float64 array of shape (len(A), len(B))")
     for i0 in range(0, A.shape[0], block_rows):
         i1 = min(i0 + block_rows, A.shape[0])
         kernel_block(act, A[i0:i1], B, qa[i0:i1], qb, out=out[i0:i1])

@@ -65,7 +65,7 @@ def self_term(act: Activation | str, u: np.ndarray, W: np.ndarray, *, progress=N
     N = W.shape[0]
     B = min(N, block_size(min(N, 4096)))
     q = row_norms_sq(W)
-    buf = np.empty((B, B))
+    buf = np.empty(B * B)  # reused; each block is a C-contiguous view of its first entries
     total = 0.0
     starts = list(range(0, N, B))
     for bi, i0 in enumerate(starts):
@@ -73,7 +73,8 @@ def self_term(act: Activation | str, u: np.ndarray, W: np.ndarray, *, progress=N
         row = 0.0
         for j0 in starts[bi:]:
             j1 = min(j0 + B, N)
-            K = kernel_block(act, W[i0:i1], W[j0:j1], q[i0:i1], q[j0:j1], out=buf[: i1 - i0, : j1 - j0])
+            out = buf[: (i1 - i0) * (j1 - j0)].reshape(i1 - i0, j1 - j0)
+            K = kernel_block(act, W[i0:i1], W[j0:j1], q[i0:i1], q[j0:j1], out=out)
             contrib = u[i0:i1] @ K @ u[j0:j1]
             row += contrib if j0 == i0 else 2.0 * contrib
         total += row
