@@ -156,6 +156,36 @@ def cmd_loss(args) -> int:
     return 0
 
 
+def cmd_meanfield(args) -> int:
+    import numpy as np
+
+    from verify.objectives.fluctuations import tau2
+    from verify.objectives.meanfield import mean_field_problem
+    from verify.objectives.simplified import simplified_problem
+
+    for name in ("mu_norm", "s", "abar", "var_a"):
+        v = getattr(args, name)
+        if not math.isfinite(v):
+            raise InputError(f"--{name.replace('_', '-')} must be finite")
+    b, V = _load_npz(args.compressed, ("b", "V"), "compressed")
+    if V.shape[1] != args.d:
+        raise InputError(f"{args.compressed}: V has width {V.shape[1]} but --d is {args.d}")
+    problem = mean_field_problem(args.d, args.mu_norm, args.s, abar=args.abar, var_a=args.var_a, activation=args.activation)
+    simple = simplified_problem(args.d, args.mu_norm, args.s, abar=args.abar, activation=args.activation)
+    L_inf = problem.L_inf(b, V)
+    L_tilde = simple.loss(b, V)
+    t2 = tau2(problem, b, V)
+    _print_json({
+        "L_inf": f"{L_inf:.15g}",
+        "L_tilde": f"{float(L_tilde):.15g}",
+        "bias_coefficient": problem.bias_coefficient(),
+        "tau2": t2.tau2,
+        "method": f"gaussian xi; L_inf by float64 quadrature ({problem.route} route); L_tilde closed form; "
+                  f"tau2 by Gauss-Hermite x chi-square rules ({t2.nodes} nodes, C_inf interpolation error {t2.interpolation_error:.1e})",
+    })
+    return 0
+
+
 # --------------------------------------------------------------------------------------------
 
 
@@ -192,6 +222,17 @@ def build_parser() -> argparse.ArgumentParser:
     lo.add_argument("--activation", default="relu")
     lo.add_argument("--json", action="store_true", help="(output is always JSON)")
     lo.set_defaults(func=cmd_loss)
+
+    mf = sub.add_parser("meanfield", help="L_inf, L~, the bias coefficient and tau^2 for gaussian xi (mu = m e_1)")
+    mf.add_argument("--activation", default="relu")
+    mf.add_argument("--d", type=int, required=True)
+    mf.add_argument("--mu-norm", dest="mu_norm", type=float, required=True)
+    mf.add_argument("--s", type=float, required=True)
+    mf.add_argument("--abar", type=float, default=1.0)
+    mf.add_argument("--var-a", dest="var_a", type=float, default=0.0)
+    mf.add_argument("--compressed", required=True, help=".npz with b (M,) and V (M, d)")
+    mf.add_argument("--json", action="store_true", help="(output is always JSON)")
+    mf.set_defaults(func=cmd_meanfield)
     return p
 
 

@@ -90,7 +90,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 import mpmath
 import numpy as np
@@ -105,6 +105,9 @@ __all__ = ["MeanFieldProblem", "mean_field_problem"]
 T64 = 40.0  # -log of the targeted discretization error of each float64 rule (4e-18)
 TAIL64 = 46.0  # float64 rules drop weight below exp(-46) = 1e-20 of the peak
 GL_NODES = 16  # Gauss-Legendre nodes per panel (float64)
+MP_GUARD = 12  # guard digits of the mpmath path
+MP_POINTS = (-8, -3, 0, 3, 8)  # breakpoints of mpmath.quad in the standardized u
+GEGENBAUER_MAX_N = 100  # mpmath inner rule: Gauss-Gegenbauer for d - 2 <= this, else trapezoid
 _ROUTES = ("auto", "sphere", "cartesian")
 _SQRT2 = math.sqrt(2.0)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
@@ -158,7 +161,9 @@ def _g_mp_closed(act: Activation, kind: str):
             if t == 0:
                 return act.f_mp(m)
             x = m / t
-            return ApB * m * mpmath.erfc(-x / sqrt2) / 2 + AmB * m * mpmath.erfc(x / sqrt2) / 2 + B2 * t * mpmath.exp(-x * x / 2)
+            P = mpmath.erfc(-x / sqrt2) / 2  # Phi(x); Phi(-x) = 1 - P (absolute accuracy suffices)
+            out = ApB * m * P + B2 * t * mpmath.exp(-x * x / 2)
+            return out + AmB * m * (1 - P) if AmB != 0 else out
 
         return g
     if kind == "step":
@@ -330,7 +335,7 @@ def _sech_log_growth(n: int, scale: float, power: float):
 
 
 def _mp_T(dps: int) -> float:
-    return (dps + 10) * math.log(10.0)
+    return (dps + 5) * math.log(10.0)
 
 
 def _mp_gauss_trap(h: float, tail: float):
@@ -358,6 +363,58 @@ def _mp_sech_trap(n: int, h: float, tail: float):
     return u, [c * _mp_sech_weight(ui, n, rn) for ui in u]
 
 
+def _gegenbauer_nodes64(N: int, lam: float) -> np.ndarray:
+    """Nodes of the N-point Gauss rule for the weight (1 - x^2)^(lam - 1/2) on [-1, 1]
+    (Golub-Welsch: eigenvalues of the Jacobi matrix of the monic Gegenbauer recurrence,
+    beta_k = k (k + 2 lam - 1) / (4 (k + lam) (k + lam - 1)))."""
+    k = np.arange(1, N, dtype=float)
+    off = np.sqrt(k * (k + 2 * lam - 1) / (4 * (k + lam) * (k + lam - 1)))
+    return np.linalg.eigvalsh(np.diag(off, 1) + np.diag(off, -1))
+
+
+@lru_cache(maxsize=32)
+def _mp_gegenbauer_rule(N: int, n: int, prec: int):
+    """N-point Gauss rule (mpmath, `prec` bits) for om with density prop. to (1 - om^2)^((n-2)/2):
+    the float nodes of `_gegenbauer_nodes64` refined by Newton on C_N^lam (lam = (n - 1)/2) with
+    (1 - x^2) C_N' = -N x C_N + (N + 2 lam - 1) C_(N-1); weights prop. to 1 / ((1 - x^2) C_N'(x)^2),
+    normalized to sum 1 (the rule integrates constants exactly). n = 1: Gauss-Chebyshev."""
+    with mpmath.workprec(prec):
+        if n == 1:
+            xs = [mpmath.cos((2 * i - 1) * mpmath.pi / (2 * N)) for i in range(1, N + 1)]
+            return tuple(xs), tuple([mpmath.mpf(1) / N] * N)
+        lam = mpmath.mpf(n - 1) / 2
+        eps = mpmath.mpf(2) ** (8 - prec)
+
+        def C(x):
+            c0, c1 = mpmath.mpf(1), 2 * lam * x
+            for k in range(2, N + 1):
+                c0, c1 = c1, (2 * (k + lam - 1) * x * c1 - (k + 2 * lam - 2) * c0) / k
+            return c1, (-N * x * c1 + (N + 2 * lam - 1) * c0) / (1 - x * x)
+
+        xs, ws = [], []
+        for xf in _gegenbauer_nodes64(N, float(lam)):
+            x = mpmath.mpf(float(xf))
+            for _ in range(60):
+                c, dc = C(x)
+                dx = c / dc
+                x -= dx
+                if abs(dx) <= eps:
+                    break
+            _, dc = C(x)
+            xs.append(x)
+            ws.append(1 / ((1 - x * x) * dc * dc))
+        total = mpmath.fsum(ws)
+        return tuple(xs), tuple(w / total for w in ws)
+
+
+def _gauss_nodes_for(kappa: float, T: float) -> int:
+    """Nodes N with rho^(-2N) exp((kappa (rho - 1/rho) / 2)^2 / 2) <= exp(-T) for some rho > 1: a
+    Gauss rule on [-1, 1] for G(a + b om), G of growth exp(Im(x)^2 / 2) in x = m / tau, kappa = b / tau."""
+    rho = np.linspace(1.05, 40.0, 2000)
+    need = (T + 0.5 * (kappa * (rho - 1 / rho) / 2) ** 2) / (2 * np.log(rho))
+    return int(math.ceil(float(np.min(need)))) + 2
+
+
 def _mp_chi2_trap(n: int, h: float, tail: float):
     """(R nodes, weights) of the trapezoidal rule in u for the exact chi^2_n density."""
     if n == 0:
@@ -377,6 +434,20 @@ def _mp_chi2_trap(n: int, h: float, tail: float):
         # density of y: (R/2)^(n/2) e^(-R/2) / Gamma(n/2), R = n e^y; dy = c du
         w.append(hm * c * mpmath.exp(const + half_n * (y - ey)))
     return R, w
+
+
+def _mp_quad(f, dps: int):
+    """int_R f(u) du by mpmath.quad (tanh-sinh), split at MP_POINTS (0 among them: the kink),
+    converged to dps + 3 digits; f itself is evaluated at dps + MP_GUARD digits."""
+    prec = mpmath.mp.prec
+
+    def f_guarded(u):
+        with mpmath.workprec(prec):
+            return f(u)
+
+    with mpmath.workdps(dps + 3):
+        val = mpmath.quad(f_guarded, [-mpmath.inf, *MP_POINTS, mpmath.inf])
+    return +val
 
 
 def _mp_vec(x: np.ndarray) -> list:
@@ -527,6 +598,18 @@ class MeanFieldProblem:
         t2 = self.s**2 * max(0.25 * n, 0.25) / self.d
         return 0.5 / t2
 
+    def _eta_t(self) -> float:
+        """Strip in x1 (and x2) left by the dependence of g on t^2 = tau^2 (x1^2 + x2^2 + R).
+
+        For sigma entire of growth gamma > 0, g(m, t) is analytic in t^2 except at t^2 = -1/(4 gamma)
+        (erf: 1 + 2 t^2 = 0), i.e. at |Im x1| >= sqrt(d / (4 gamma s^2)) whatever x2 and R are. For
+        polynomial sigma (gamma = 0, no strip) g is entire in t^2. For strip-limited sigma (tanh, ...)
+        and kinked sigma, g is analytic only for Re t^2 > 0 (|Im x1| < sqrt(x2^2 + R)); no limit is
+        imposed there, and the error of those rules at small d is measured, not bounded (module doc).
+        """
+        gam = float(self.activation.growth)
+        return math.sqrt(self.d / (4.0 * gam * self.s**2)) if gam > 0 else math.inf
+
     def _S_cart64(self) -> float:
         act, n, mun = self.activation, self.d - 1, self.mu_norm
         gam, strip = _g_growth(act)
@@ -534,7 +617,7 @@ class MeanFieldProblem:
             gam = self._kinked_gamma(n)
         lgR, etaR = _chi2_log_growth(n)
         R, wR = _chi2_trap(n, self._refined(_trapezoid_h(lgR, T64, etaR)), TAIL64)
-        hx = _trapezoid_h(lambda e: 0.5 * e * e + 2.0 * gam * (mun * e) ** 2, T64, strip / mun if mun > 0 else math.inf)
+        hx = _trapezoid_h(lambda e: 0.5 * e * e + 2.0 * gam * (mun * e) ** 2, T64, min(strip / mun if mun > 0 else math.inf, self._eta_t()))
         x, wx = _gauss_trap(self._refined(hx), TAIL64)
         t = self.s * np.sqrt((x[:, None] ** 2 + R[None, :]) / self.d)
         g = _make_g64(act, float(t.max()))
@@ -596,7 +679,7 @@ class MeanFieldProblem:
             x1, w1 = _split_rule(math.sqrt(2.0 * TAIL64) + 1.0, self._refined(1.0 / a), GL_NODES, lambda x: np.exp(-0.5 * x * x))
         else:
             lg1 = lambda e: 0.5 * e * e + (sg * vn * vn + gam * m1 * m1) * e * e  # noqa: E731
-            eta1 = min(sstrip / vn if vn > 0 else math.inf, strip / abs(m1) if m1 != 0 else math.inf)
+            eta1 = min(sstrip / vn if vn > 0 else math.inf, strip / abs(m1) if m1 != 0 else math.inf, self._eta_t())
             x1, w1 = _gauss_trap(self._refined(_trapezoid_h(lg1, T64, eta1)), TAIL64)
         sig = act.f(vn * x1)
         keep = sig != 0
@@ -604,7 +687,7 @@ class MeanFieldProblem:
         if m2 == 0.0:
             x2, w2 = np.zeros(1), np.ones(1)
         else:
-            h2 = _trapezoid_h(lambda e: 0.5 * e * e + gam * (m2 * e) ** 2, T64, strip / m2)
+            h2 = _trapezoid_h(lambda e: 0.5 * e * e + gam * (m2 * e) ** 2, T64, min(strip / m2, self._eta_t()))
             x2, w2 = _gauss_trap(self._refined(h2), TAIL64)
         if n > 0:
             lgR, etaR = _chi2_log_growth(n)
@@ -676,7 +759,7 @@ class MeanFieldProblem:
         dps = self._check_dps(dps)
         key = ("S", dps)
         if key not in self._mp_cache:
-            with mpmath.workdps(dps + 20):
+            with mpmath.workdps(dps + MP_GUARD):
                 val = self._S_sphere_mp(dps) if self.route == "sphere" else self._S_cart_mp(dps)
             with mpmath.workdps(dps):
                 self._mp_cache[key] = +val
@@ -699,8 +782,7 @@ class MeanFieldProblem:
             G = g(mun * mpmath.tanh(u / rn), tau)
             return G * G * _mp_sech_weight(u, n, rn)
 
-        pts = [-mpmath.inf, -8, -3, 0, 3, 8, mpmath.inf]
-        val = mpmath.quad(f, pts)
+        val = _mp_quad(f, dps)
         return abar**2 * self.moment * val / _mp_sech_norm(n)
 
     def _S_cart_mp(self, dps: int):
@@ -709,14 +791,14 @@ class MeanFieldProblem:
         mun = mpmath.sqrt(mu2)
         n, d = self.d - 1, self.d
         T = _mp_T(dps)
-        tail = T + 6.0
+        tail = T + 3.0
         gam, strip = _g_growth(act)
         if act.strip <= 0:
             gam = self._kinked_gamma(n)
         mf = float(mun)
         lgR, etaR = _chi2_log_growth(n)
         R, wR = _mp_chi2_trap(n, self._refined(_trapezoid_h(lgR, T, etaR)), tail)
-        hx = _trapezoid_h(lambda e: 0.5 * e * e + 2.0 * gam * (mf * e) ** 2, T, strip / mf if mf > 0 else math.inf)
+        hx = _trapezoid_h(lambda e: 0.5 * e * e + 2.0 * gam * (mf * e) ** 2, T, min(strip / mf if mf > 0 else math.inf, self._eta_t()))
         x, wx = _mp_gauss_trap(self._refined(hx), tail)
         t_max = float(s) * math.sqrt((float(x[-1]) ** 2 + float(R[-1])) / d)
         g = _make_g_mp(act, t_max, T)
@@ -732,7 +814,7 @@ class MeanFieldProblem:
         V, single = self._vectors(v)
         if not single:
             raise InputError("C_inf_mp takes one vector of shape (d,)")
-        with mpmath.workdps(dps + 20):
+        with mpmath.workdps(dps + MP_GUARD):
             val = self._C_sphere_mp(V[0], dps) if self.route == "sphere" else self._C_cart_mp(V[0], dps)
         with mpmath.workdps(dps):
             return +val
@@ -764,10 +846,13 @@ class MeanFieldProblem:
             om, w2 = [], []
         elif d == 2:
             om, w2 = [mpmath.mpf(-1), mpmath.mpf(1)], [mpmath.mpf(1) / 2] * 2
+        elif d - 2 <= GEGENBAUER_MAX_N:
+            N = _gauss_nodes_for(float(m2 / tau), T) * self.refine
+            om, w2 = _mp_gegenbauer_rule(N, d - 2, mpmath.mp.prec)
         else:
             n2 = d - 2
             lg, eta_max = _sech_log_growth(n2, float(m2 / tau), 1.0)
-            u2, w2 = _mp_sech_trap(n2, self._refined(_trapezoid_h(lg, T, eta_max)), T + 6.0)
+            u2, w2 = _mp_sech_trap(n2, self._refined(_trapezoid_h(lg, T, eta_max)), T + 3.0)
             r2 = mpmath.sqrt(n2)
             om = [mpmath.tanh(u / r2) for u in u2]
         f1 = act.f_mp
@@ -785,8 +870,7 @@ class MeanFieldProblem:
                 inner = mpmath.fsum(wj * g(a + b * oj, tau) for oj, wj in zip(om, w2))
             return _mp_sech_weight(u1, n1, r1) * sig * inner
 
-        pts = [-mpmath.inf, -8, -3, 0, 3, 8, mpmath.inf]
-        val = mpmath.quad(outer, pts)
+        val = _mp_quad(outer, dps)
         return abar * self.moment * vn**act.degree * val / _mp_sech_norm(n1)
 
     def _C_cart_mp(self, v: np.ndarray, dps: int):
@@ -794,7 +878,7 @@ class MeanFieldProblem:
         _, _, s, abar, _ = self._mp_scalars()
         vn, m1, m2 = self._mp_geometry(v)
         T = _mp_T(dps)
-        tail = T + 6.0
+        tail = T + 3.0
         n = d - 2
         gam, strip = _g_growth(act)
         if act.strip <= 0:
@@ -802,12 +886,12 @@ class MeanFieldProblem:
         sg, sstrip = float(act.growth), float(act.strip)
         fv, f1, f2 = float(vn), float(m1), float(m2)
         lg1 = lambda e: 0.5 * e * e + (sg * fv * fv + gam * f1 * f1) * e * e  # noqa: E731
-        em1 = min(sstrip / fv if fv > 0 else math.inf, strip / abs(f1) if f1 != 0 else math.inf)
+        em1 = min(sstrip / fv if fv > 0 else math.inf, strip / abs(f1) if f1 != 0 else math.inf, self._eta_t())
         x1, w1 = _mp_gauss_trap(self._refined(_trapezoid_h(lg1, T, em1)), tail)
         if m2 == 0:
             x2, w2 = [mpmath.mpf(0)], [mpmath.mpf(1)]
         else:
-            h2 = _trapezoid_h(lambda e: 0.5 * e * e + gam * (f2 * e) ** 2, T, strip / f2)
+            h2 = _trapezoid_h(lambda e: 0.5 * e * e + gam * (f2 * e) ** 2, T, min(strip / f2, self._eta_t()))
             x2, w2 = _mp_gauss_trap(self._refined(h2), tail)
         if n > 0:
             lgR, etaR = _chi2_log_growth(n)
@@ -838,7 +922,7 @@ class MeanFieldProblem:
         S = self.S_inf_mp(dps)
         C = [self.C_inf_mp(v, dps) for v in V]
         act = self.activation
-        with mpmath.workdps(dps + 20):
+        with mpmath.workdps(dps + MP_GUARD):
             Vm = [_mp_vec(v) for v in V]
             bm = _mp_vec(b)
             with mpmath.workprec(mpmath.mp.prec + 120):
