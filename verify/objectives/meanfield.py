@@ -809,15 +809,18 @@ class MeanFieldProblem:
         return abar**2 * mpmath.fsum(total)
 
     def C_inf_mp(self, v, dps: int = 30) -> mpmath.mpf:
-        """C_inf(v) to about `dps` significant digits, for one vector v (d,)."""
+        """C_inf(v) to about `dps` significant digits, for one vector v (d,) (cached per v and dps)."""
         dps = self._check_dps(dps)
         V, single = self._vectors(v)
         if not single:
             raise InputError("C_inf_mp takes one vector of shape (d,)")
-        with mpmath.workdps(dps + MP_GUARD):
-            val = self._C_sphere_mp(V[0], dps) if self.route == "sphere" else self._C_cart_mp(V[0], dps)
-        with mpmath.workdps(dps):
-            return +val
+        key = ("C", dps, V[0].tobytes())
+        if key not in self._mp_cache:
+            with mpmath.workdps(dps + MP_GUARD):
+                val = self._C_sphere_mp(V[0], dps) if self.route == "sphere" else self._C_cart_mp(V[0], dps)
+            with mpmath.workdps(dps):
+                self._mp_cache[key] = +val
+        return self._mp_cache[key]
 
     def _mp_geometry(self, v: np.ndarray):
         """(||v||, m1, m2) from exact inner products of the float inputs."""
