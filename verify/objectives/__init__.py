@@ -1,4 +1,5 @@
-"""Population losses: exact finite-N (section 3); mean-field and simplified objectives follow."""
+"""Population losses: exact finite-N L_N (MATH.md section 3), mean-field L_inf and the fluctuation
+constants (section 4), the simplified objective L~ (section 5)."""
 
 from verify.objectives.finite import (
     LossTerms,
@@ -10,14 +11,23 @@ from verify.objectives.finite import (
     loss_terms,
     self_term,
 )
+from verify.objectives.fluctuations import Tau2, tau2
+from verify.objectives.meanfield import MeanFieldProblem, mean_field_problem
+from verify.objectives.simplified import SimplifiedProblem, simplified_problem
 
 __all__ = [
     "LossTerms",
+    "MeanFieldProblem",
     "MonteCarloEstimate",
+    "SimplifiedProblem",
+    "Tau2",
     "loss",
     "loss_and_grad_relu",
     "loss_monte_carlo",
     "loss_mp",
     "loss_terms",
+    "mean_field_problem",
     "self_term",
+    "simplified_problem",
+    "tau2",
 ]
