@@ -48,7 +48,7 @@ def environment() -> dict:
 def _md_table(columns, rows, limit=400) -> str:
     if not columns:
         return ""
-    out = ["| " + " | ".join(map(str, columns)) + " |", "|" + "---|" * len(columns)]
+    out = ["| " + " | ".join(str(c).replace("|", "\\|") for c in columns) + " |", "|" + "---|" * len(columns)]
     for r in rows[:limit]:
         out.append("| " + " | ".join(str(x).replace("|", "\\|") for x in r) + " |")
     if len(rows) > limit:
