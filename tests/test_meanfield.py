@@ -88,21 +88,29 @@ def test_other_homogeneous_float_matches_mpmath(act):
 
 @pytest.mark.parametrize("d", [8, 100, 4096])
 def test_erf_float_matches_mpmath_S(d):
-    """erf goes through the cartesian route (2-D for S_inf, chi-square radius)."""
+    """erf goes through the polar route (Q = ||x||^2 ~ chi^2_d times the direction)."""
     P = mean_field_problem(d, 1.0, 1.0, activation="erf")
     assert_close(P.S_inf(), P.S_inf_mp(25), rtol=RTOL, what=f"erf S_inf d={d}")
 
 
 def test_erf_float_matches_mpmath_C_and_L():
-    # The mpmath cartesian C_inf is a triple sum (~6 s at d = 100, dps 16; ~35 s at d = 8): one d.
-    d = 100
+    # The mpmath polar C_inf is a triple sum (~4 s per vector at d = 8, dps 16): one d, two vectors.
+    # dps 16 suffices to check float64 to 1e-12 (the mpmath path's own error is ~1e-17 there).
+    d = 8
     P = mean_field_problem(d, 1.0, 1.0, activation="erf")
     V = _random_V(d, seed=5, M=2)
     b = np.array([0.7, -0.2])
-    # dps 16 suffices to check float64 to 1e-12 (the path's own error is ~1e-16 there).
     assert_close(P.L_inf(b, V), P.L_inf_mp(b, V, 16), rtol=RTOL)
     for v, c in zip(V, P.C_inf(V)):
         assert_close(c, P.C_inf_mp(v, 16), rtol=RTOL)
+
+
+def test_hermite_float_matches_mpmath():
+    """A polynomial activation (closed-form g by the Appell property of He_n)."""
+    P = mean_field_problem(8, 0.8, 1.2, activation="hermite(n=3)")
+    v = _random_V(8, seed=6)[2]
+    assert_close(P.S_inf(), P.S_inf_mp(20), rtol=RTOL)
+    assert_close(P.C_inf(v), P.C_inf_mp(v, 20), rtol=RTOL)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -160,21 +168,34 @@ def test_relu_cartesian_route_matches_sphere_route(d):
     assert_close(car.C_inf(V), sph.C_inf(V), rtol=1e-14)
 
 
-@pytest.mark.parametrize("act,d,rtol", [
-    ("relu", 8, 1e-15),
-    ("relu", 4096, 1e-15),
-    ("erf", 8, 1e-15),
-    # Strip-limited activations at small d: g(m, t) is analytic only for Re t^2 > 0, which narrows
-    # the x1 strip where the radius R is small; measured 3e-14 (module docstring).
-    ("tanh", 8, 1e-13),
-    ("tanh", 100, 1e-15),
+@pytest.mark.parametrize("d", [8, 100, 4096])
+def test_erf_cartesian_route_matches_polar_route(d):
+    """Two reductions for a smooth activation: (x1, x2, R ~ chi^2_(d-2)) against (Q ~ chi^2_d, th1, om)."""
+    pol = mean_field_problem(d, 1.0, 1.0, activation="erf")
+    car = mean_field_problem(d, 1.0, 1.0, activation="erf", route="cartesian")
+    V = _random_V(d, seed=8)
+    assert_close(car.S_inf(), pol.S_inf(), rtol=1e-14)
+    assert_close(car.C_inf(V), pol.C_inf(V), rtol=1e-14, atol=1e-16)
+
+
+@pytest.mark.parametrize("act,d", [
+    ("relu", 8),
+    ("relu", 4096),
+    ("erf", 8),
+    ("tanh", 8),
+    ("tanh", 100),
+    ("softplus", 3),
+    ("gelu", 8),
 ])
-def test_halving_steps_changes_nothing(act, d, rtol):
+def test_halving_steps_changes_nothing(act, d):
+    """refine=2 halves every step and panel and doubles every Gauss rule: the float64 rules have
+    converged (to 1e-14 of the scale of S_inf: a few ulp of each term)."""
     P = mean_field_problem(d, 1.0, 1.0, activation=act)
     Q = mean_field_problem(d, 1.0, 1.0, activation=act, refine=2)
     V = _random_V(d, seed=2, M=2)
-    assert_close(P.S_inf(), Q.S_inf(), rtol=rtol, what="S_inf")
-    assert_close(P.C_inf(V), Q.C_inf(V), rtol=rtol, atol=rtol * 0.1, what="C_inf")
+    scale = Q.S_inf()
+    assert_close(P.S_inf(), scale, rtol=1e-14, what="S_inf")
+    assert_close(P.C_inf(V), Q.C_inf(V), rtol=1e-14, atol=1e-14 * scale, what="C_inf")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -298,7 +319,8 @@ def test_D_closed_forms():
     dict(d=3, mu=np.zeros(3), s=1.0, var_a=-0.1),
     dict(d=3, mu=np.zeros(3), s=1.0, activation="nope"),
     dict(d=3, mu=np.zeros(3), s=1.0, activation="erf", route="sphere"),
-    dict(d=3, mu=np.zeros(3), s=1.0, route="polar"),
+    dict(d=3, mu=np.zeros(3), s=1.0, route="polar"),  # relu is kinked: sphere route only
+    dict(d=3, mu=np.zeros(3), s=1.0, route="spherical"),
     dict(d=3, mu=np.zeros(3), s=1.0, refine=0),
 ])
 def test_bad_problem_raises(kwargs):

@@ -22,7 +22,8 @@ Closed forms of g (t > 0, x = m / t, Phi and phi the standard normal cdf and den
   step: Phi(x);  sign: erf(x / sqrt 2);  erf: erf(m / sqrt(1 + 2 t^2)).
 Any other smooth activation: g by the trapezoidal rule in zeta (`verify.kernels.quadrature`).
 
-Two reductions ("routes"), both exact:
+Three exact reductions ("routes"); `route="auto"` takes the sphere route for positively
+homogeneous sigma with a closed-form g and the polar route for every other (smooth) sigma.
 
 Sphere route (sigma positively homogeneous of degree k: ReLU, leaky ReLU, abs, linear, step, sign).
 Then g(l m, l t) = l^k g(m, t) (l > 0), so f_inf(x) = abar ||x||^k G(<mu, x_hat>), G(m) = g(m, tau),
@@ -32,7 +33,7 @@ and ||x|| is independent of the direction x_hat (uniform on S^(d-1)):
     C_inf(v) = abar m_k ||v||^k E G(m1 th1 + m2 sqrt(1 - th1^2) om) sigma(th1),        (2-D)
 
 with m_k = E ||x||^(2k) = d (d + 2) ... (d + 2k - 2), th1 = <e1, x_hat> (e1 = mu_hat for S_inf,
-e1 = v_hat for C_inf), m1 = <mu, v_hat>, m2 = ||mu - m1 v_hat|| and e2 = (mu - m1 v_hat) / m2; the
+e1 = v_hat for C_inf), m1 = <mu, v_hat>, m2 = ||mu - m1 v_hat|| and e2 = (mu - m1 v_hat) / m2. The
 first coordinate th1 of a uniform point on S^(d-1) has density proportional to
 (1 - th1^2)^((d-3)/2) (x1^2 / ||x||^2 ~ Beta(1/2, (d-1)/2) for gaussian x), and given th1 the
 rest is sqrt(1 - th1^2) times a uniform point of S^(d-2), whose first coordinate om has density
@@ -40,23 +41,35 @@ proportional to (1 - om^2)^((d-4)/2) (d = 2: om = +-1). Substituting th1 = tanh(
 om = tanh(z2) makes the weights sech(z1)^(d-1) and sech(z2)^(d-2): analytic in the strip
 |Im z| < pi/2 and decaying exponentially, with no endpoint singularity for any d >= 2. The
 variables are standardized, z = u / sqrt(n) (n = d-1 or d-2), so sech(u / sqrt n)^n ~ exp(-u^2/2)
-for large n and every rule below has node counts independent of d. The kink of sigma(th1) sits at
-u1 = 0, where the C_inf rule is split ("rotate so the kink lies on an axis and split there").
-This route has no singularity at x = 0, which the coordinates below would have for kinked sigma
-(g(m, t) loses its smoothness as t = tau ||x|| -> 0).
+for large n and node counts do not grow with d. The kink of sigma(th1) sits at u1 = 0, where the
+C_inf rule is split ("rotate so the kink lies on an axis and split there"). This route has no
+singularity at x = 0, which the cartesian coordinates have for kinked sigma (g(m, t) loses its
+smoothness as t = tau ||x|| -> 0).
 
-Cartesian route (every other activation; also available for the homogeneous ones). With
-e1 = mu_hat (S_inf) or e1 = v_hat, e2 as above (C_inf), x = x1 e1 + x2 e2 + rest and
-R = ||rest||^2 ~ chi^2_n independent of x1, x2 ~ N(0, 1):
+Polar route (smooth sigma). Q = ||x||^2 ~ chi^2_d is independent of x_hat; with t = tau sqrt(Q),
+
+    S_inf    = abar^2 E g(sqrt(Q) ||mu|| th1, t)^2,                                              (2-D)
+    C_inf(v) = abar E g(sqrt(Q) (m1 th1 + m2 sqrt(1 - th1^2) om), t) sigma(sqrt(Q) ||v|| th1),    (3-D)
+
+(th1, om) as above. Q is integrated in u with Q = d exp(y), y = sqrt(2/d) u, where the integrand is
+analytic for |Im y| < pi/2 (no t -> 0 singularity at finite u, unlike the cartesian route for
+strip-limited sigma such as tanh, sigmoid, softplus, whose g(m, t) is not analytic at t = 0).
+
+Cartesian route (any sigma; a cross-check of the other two). With e1 = mu_hat (S_inf) or
+e1 = v_hat, e2 as above (C_inf), x = x1 e1 + x2 e2 + rest and R = ||rest||^2 ~ chi^2_n independent
+of x1, x2 ~ N(0, 1):
 
     S_inf    = abar^2 E g(||mu|| x1, tau sqrt(x1^2 + R))^2,            n = d - 1   (2-D)
     C_inf(v) = abar E g(m1 x1 + m2 x2, tau sqrt(x1^2 + x2^2 + R)) sigma(||v|| x1),  n = d - 2  (3-D).
 
-R is integrated in u with R = n exp(y), y = sqrt(2/n) u: its density in u is proportional to
-exp(-(n/2)(e^y - 1 - y)) (e^y - 1 - y from its Taylor series for |y| < 1/2, no cancellation), which
-is ~ exp(-u^2/2) for large n and decays like exp(sqrt(n/2) u) as u -> -inf: accurate for every n
-from 1 to 10^5 and beyond (plain Gauss-Laguerre with parameter n/2 - 1 is not). For kinked sigma
-this route converges slowly for small d (the x = 0 singularity); use it there only as a check.
+It converges slowly near x = 0 for kinked sigma (d = 8, ReLU: 1e-9) and for strip-limited sigma
+(d <= 8: 1e-11 .. 1e-5); from d ~ 30 on it agrees with the sphere route for ReLU to rounding.
+
+Chi-square variables (R ~ chi^2_n, Q ~ chi^2_d) are integrated in u with R = n exp(y),
+y = sqrt(2/n) u: the density in u is proportional to exp(-(n/2)(e^y - 1 - y)) (e^y - 1 - y from
+its Taylor series for |y| < 1/2, no cancellation), ~ exp(-u^2/2) for large n and decaying like
+exp(sqrt(n/2) u) as u -> -inf: accurate for every n from 1 to 10^5 and beyond (plain
+Gauss-Laguerre with parameter n/2 - 1 is not).
 
 Rules (float64). Directions without a kink use the trapezoidal rule on the real line, which
 converges geometrically for integrands analytic in a strip (L. N. Trefethen and J. A. C. Weideman,
@@ -67,23 +80,30 @@ weight, -(n/2) log cos(sqrt(2/n) eta) for the chi-square weight, eta^2/2 for the
 plus the growth of g (exp(Im(x)^2 / 2) for the closed forms above, exp(gamma Im(m)^2) for an
 activation of growth gamma) and of sigma. Nodes stop where the weight falls below exp(-46) of its
 peak. The kinked direction u1 in [-U, 0] and [0, U] uses composite 16-point Gauss-Legendre panels
-of width min(1, 1/kappa1) (kappa1 the rate of change of G's scaled argument). Every weight set is
-normalized by its own sum (the chi-square and sech normalizations via gammaln lose ~|log Gamma|
-ulp, 1e-10 at d = 10^5; the discrete sum is exact to the rule's own accuracy). `refine` divides
-every step and panel width, for convergence checks.
+of width min(1, 1/kappa1) (kappa1 the rate of change of G's scaled argument). In the polar route a
+direction with small n uses Gauss-Gegenbauer (weight (1 - th^2)^((n-2)/2) exactly; nodes by
+Golub-Welsch) when its a-priori node count (Bernstein ellipse bound) is below the trapezoid's.
+Every weight set is normalized by its own sum (the chi-square and sech normalizations via gammaln
+lose ~|log Gamma| ulp, 1e-10 at d = 10^5; the discrete sum is exact to the rule's own accuracy).
+`refine` divides every step and panel width and multiplies Gauss node counts, for convergence
+checks. Quadrature g (no closed form) uses the trapezoidal rule in zeta with the step of t's
+power-of-2 bin.
 
-Measured float64 accuracy (ReLU, ||mu|| = s = 1, random V; against the mpmath path at 30 digits,
-tests/test_meanfield.py): S_inf, C_inf and L_inf to ~1e-15 relative for d = 2 ... 10^5; erf
-(cartesian route) to ~1e-14. Times (one core): S_inf < 1 ms; C_inf ~2-10 ms per vector (sphere),
-~10-50 ms (cartesian, closed g), ~1 s (cartesian with quadrature g, e.g. tanh).
+Measured float64 accuracy (tests/test_meanfield.py and sweeps over d = 2 .. 10^5,
+||mu|| in {0, 0.3, 1, 4}, s in {0.5, 2}): ReLU and abs against the mpmath path, worst 5e-16
+relative for S_inf and C_inf, L_inf to ~1e-15; erf, hermite against mpmath ~1e-15; refine=2
+against refine=1 for erf, sigmoid, softplus, tanh, gelu: <= 3e-15 (1e-14 of the scale of S_inf).
+Times (one core, float64): S_inf ~1 ms; C_inf ~2-10 ms per vector (sphere route), 10 ms - 2 s
+(polar route; quadrature g and small d, large s/||mu|| cost most).
 
-mpmath path (`*_mp`, at `dps` digits, working precision dps + 20): the same reductions, with
-independent rules and exact normalizations: S_inf (sphere) by mpmath.quad (tanh-sinh) on the real
-line; C_inf (sphere) by mpmath.quad in u1, split at the kink u1 = 0, around a trapezoidal sum in u2
-(step for exp(-(dps + 10) ln 10)), weights normalized by sqrt(n) B(1/2, n/2); cartesian: nested
-trapezoidal sums with the exact chi-square density (mpmath.loggamma). Inner products are formed
-exactly from the float inputs (mpmath.fdot). Cost: S_inf ~0.05-0.3 s, C_inf (sphere) ~1-3 s at
-dps 30 for any d; cartesian C_inf is a triple sum (~10^5-10^6 terms; minutes at small d).
+mpmath path (`*_mp`, about `dps` digits, working precision dps + 12): the same reductions with
+other rules and exact normalizations. Sphere route: S_inf by mpmath.quad (tanh-sinh) over u; C_inf
+by mpmath.quad over u1 split at the kink u1 = 0, around a Gauss-Gegenbauer sum in om (Newton-refined
+in mpmath; n = d - 2 <= 100) or a trapezoidal sum in u2; weights normalized by
+sqrt(n) B(1/2, n/2). Polar and cartesian routes: nested sums (Gauss-Gegenbauer or trapezoidal rules
+at exp(-(dps + 5) ln 10)) with the exact chi-square density (mpmath.loggamma). Inner products are
+formed exactly from the float inputs (mpmath.fdot). dps 30 against dps 40 agree to ~1e-32. Cost at
+dps 30: S_inf 0.1-0.5 s; C_inf (sphere) 0.5-3 s for any d; polar C_inf ~1-6 s at dps 16 (erf).
 """
 
 from __future__ import annotations
@@ -98,6 +118,7 @@ from scipy import optimize, special
 
 from verify.errors import InputError
 from verify.kernels import Activation, get_activation, kernel, kernel_mp
+from verify.kernels.activations import hermite_he
 from verify.kernels.quadrature import trapezoid_rule, trapezoid_step
 
 __all__ = ["MeanFieldProblem", "mean_field_problem"]
@@ -108,7 +129,7 @@ GL_NODES = 16  # Gauss-Legendre nodes per panel (float64)
 MP_GUARD = 12  # guard digits of the mpmath path
 MP_POINTS = (-8, -3, 0, 3, 8)  # breakpoints of mpmath.quad in the standardized u
 GEGENBAUER_MAX_N = 100  # mpmath inner rule: Gauss-Gegenbauer for d - 2 <= this, else trapezoid
-_ROUTES = ("auto", "sphere", "cartesian")
+_ROUTES = ("auto", "sphere", "polar", "cartesian")
 _SQRT2 = math.sqrt(2.0)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 
@@ -121,15 +142,30 @@ _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 def _closed_kind(act: Activation) -> str | None:
     if act.two_slope is not None:
         return "two_slope"
-    if act.name in ("step", "sign", "erf"):
+    if act.name in ("step", "sign", "erf", "hermite"):
         return act.name
     return None
+
+
+def _hermite_terms(n: int) -> list[tuple[int, int]]:
+    """(j, C(n, j) (j - 1)!!) for even j <= n: He_n is an Appell sequence, He_n(m + y) =
+    sum_j C(n, j) He_(n-j)(m) y^j, and E (t zeta)^j = (j - 1)!! t^j for even j."""
+    return [(j, math.comb(n, j) * math.prod(range(j - 1, 0, -2))) for j in range(0, n + 1, 2)]
+
+
+def _poly_degree(act: Activation) -> int:
+    """Degree of a polynomial activation (hermite n), else 0: polynomial growth widens the tails."""
+    return int(act.param_dict["n"]) if act.name == "hermite" else 0
 
 
 def _g64_closed(act: Activation, kind: str, m: np.ndarray, t: np.ndarray) -> np.ndarray:
     m, t = np.broadcast_arrays(np.asarray(m, dtype=float), np.asarray(t, dtype=float))
     if kind == "erf":
         return special.erf(m / np.sqrt(1.0 + 2.0 * t * t))
+    if kind == "hermite":
+        n = _poly_degree(act)
+        out = sum(c * t**j * hermite_he(n - j, m) for j, c in _hermite_terms(n))
+        return np.asarray(out, dtype=float) / math.sqrt(math.factorial(n))
     if kind == "two_slope" and act.two_slope[1] == 0.0:
         return act.two_slope[0] * m
     pos = t > 0
@@ -151,6 +187,12 @@ def _g_mp_closed(act: Activation, kind: str):
     inv_sqrt_2pi = 1 / mpmath.sqrt(2 * mpmath.pi)
     if kind == "erf":
         return lambda m, t: mpmath.erf(m / mpmath.sqrt(1 + 2 * t * t))
+    if kind == "hermite":
+        n = _poly_degree(act)
+        terms = _hermite_terms(n)
+        norm = 1 / mpmath.sqrt(mpmath.factorial(n))
+        one = mpmath.mpf(1)
+        return lambda m, t: norm * mpmath.fsum(c * t**j * hermite_he(n - j, m, one) for j, c in terms)
     if kind == "two_slope":
         A, B = (mpmath.mpf(v) for v in act.two_slope)
         if B == 0:
@@ -171,37 +213,72 @@ def _g_mp_closed(act: Activation, kind: str):
     return lambda m, t: act.f_mp(m) if t == 0 else mpmath.erf(m / (t * sqrt2))  # sign
 
 
-def _make_g64(act: Activation, t_max: float):
-    """g(m, t) in float64 for t <= t_max: closed form, else the trapezoidal rule in zeta."""
+def _t_bin(t: float) -> int:
+    """Bins of t by powers of 2 (the quadrature g uses the rule of its bin's upper edge 2^k)."""
+    return max(-6, math.ceil(math.log2(t))) if t > 0 else -6
+
+
+def _make_g64(act: Activation):
+    """g(m, t) in float64: closed form, else the trapezoidal rule in zeta.
+
+    The quadrature rule's step shrinks like 1/t (sigma(m + t zeta) has features of width 1/t in
+    zeta), so points are grouped by t in powers of 2 and each group gets the rule of its upper edge
+    (`trapezoid_step` with a = 2^k): large t, which only the far tails of the radius reach, no
+    longer sets the cost of every point.
+    """
     kind = _closed_kind(act)
     if kind is not None:
         return lambda m, t: _g64_closed(act, kind, m, t)
     if act.strip <= 0:
         raise InputError(f"no rule for E sigma(m + t zeta) with {act.label}: kinked and without a closed form")
-    h = trapezoid_step(act, max(t_max, 1e-300), t_max * t_max, T64)
-    z, w = trapezoid_rule(h, T64)
+    rules: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+    def rule(k: int):
+        if k not in rules:
+            a = 2.0**k
+            rules[k] = trapezoid_rule(trapezoid_step(act, a, a * a, T64), T64)
+        return rules[k]
 
     def g(m, t):
         m, t = np.broadcast_arrays(np.asarray(m, dtype=float), np.asarray(t, dtype=float))
+        shape = m.shape
+        m, t = m.ravel(), t.ravel()
         out = np.zeros(m.shape)
-        for zj, wj in zip(z, w):
-            out += wj * act.f(m + t * zj)
-        return out
+        with np.errstate(divide="ignore"):
+            bins = np.where(t > 0, np.maximum(np.ceil(np.log2(t)), -6), -6).astype(int)
+        for k in np.unique(bins):
+            idx = np.nonzero(bins == k)[0]
+            mk, tk = m[idx], t[idx]
+            acc = np.zeros(idx.size)
+            z, w = rule(int(k))
+            for zj, wj in zip(z, w):
+                acc += wj * act.f(mk + tk * zj)
+            out[idx] = acc
+        return out.reshape(shape)
 
     return g
 
 
-def _make_g_mp(act: Activation, t_max, T: float):
+def _make_g_mp(act: Activation, T: float):
+    """g(m, t) at the current mpmath precision: closed form, else the trapezoidal rule in zeta with
+    the step of t's power-of-2 bin (as in `_make_g64`), rules cached per bin."""
     kind = _closed_kind(act)
     if kind is not None:
         return _g_mp_closed(act, kind)
     if act.strip <= 0:
         raise InputError(f"no rule for E sigma(m + t zeta) with {act.label}: kinked and without a closed form")
-    t_max = float(t_max)
-    h = trapezoid_step(act, max(t_max, 1e-300), t_max * t_max, T)
-    z, w = trapezoid_rule(h, T, lib=mpmath)
+    rules: dict[int, tuple[list, list]] = {}
     f = act.f_mp
-    return lambda m, t: mpmath.fsum(wj * f(m + t * zj) for zj, wj in zip(z, w))
+
+    def g(m, t):
+        k = _t_bin(float(t))
+        if k not in rules:
+            a = 2.0**k
+            rules[k] = trapezoid_rule(trapezoid_step(act, a, a * a, T), T, lib=mpmath)
+        z, w = rules[k]
+        return mpmath.fsum(wj * f(m + t * zj) for zj, wj in zip(z, w))
+
+    return g
 
 
 def _g_growth(act: Activation) -> tuple[float, float]:
@@ -372,6 +449,22 @@ def _gegenbauer_nodes64(N: int, lam: float) -> np.ndarray:
     return np.linalg.eigvalsh(np.diag(off, 1) + np.diag(off, -1))
 
 
+@lru_cache(maxsize=64)
+def _gegenbauer_rule64(N: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """N-point Gauss rule (float64) for om with density prop. to (1 - om^2)^((n-2)/2), weights
+    summing to 1: Golub-Welsch (weights = squared first components of the eigenvectors; G. H. Golub
+    and J. H. Welsch, Math. Comp. 23 (1969)); n = 1: Gauss-Chebyshev."""
+    if n == 1:
+        x = np.cos((2 * np.arange(1, N + 1) - 1) * math.pi / (2 * N))
+        return x, np.full(N, 1.0 / N)
+    lam = 0.5 * (n - 1)
+    k = np.arange(1, N, dtype=float)
+    off = np.sqrt(k * (k + 2 * lam - 1) / (4 * (k + lam) * (k + lam - 1)))
+    x, vec = np.linalg.eigh(np.diag(off, 1) + np.diag(off, -1))
+    w = vec[0] ** 2
+    return x, w / w.sum()
+
+
 @lru_cache(maxsize=32)
 def _mp_gegenbauer_rule(N: int, n: int, prec: int):
     """N-point Gauss rule (mpmath, `prec` bits) for om with density prop. to (1 - om^2)^((n-2)/2):
@@ -407,11 +500,14 @@ def _mp_gegenbauer_rule(N: int, n: int, prec: int):
         return tuple(xs), tuple(w / total for w in ws)
 
 
-def _gauss_nodes_for(kappa: float, T: float) -> int:
-    """Nodes N with rho^(-2N) exp((kappa (rho - 1/rho) / 2)^2 / 2) <= exp(-T) for some rho > 1: a
-    Gauss rule on [-1, 1] for G(a + b om), G of growth exp(Im(x)^2 / 2) in x = m / tau, kappa = b / tau."""
-    rho = np.linspace(1.05, 40.0, 2000)
-    need = (T + 0.5 * (kappa * (rho - 1 / rho) / 2) ** 2) / (2 * np.log(rho))
+def _gauss_nodes_for(kappa: float, T: float, gamma: float = 0.5, strip: float = math.inf) -> int:
+    """Nodes N of a Gauss rule on [-1, 1] (Gauss-Gegenbauer here) for F(kappa om), F of growth
+    exp(gamma Im(z)^2) in |Im z| < strip: the error is about rho^(-2N) max over the Bernstein ellipse
+    E_rho, where |Im(kappa om)| <= kappa (rho - 1/rho) / 2; N is the smallest over rho."""
+    rho = np.linspace(1.02, 60.0, 3000)
+    im = kappa * (rho - 1 / rho) / 2
+    ok = im < 0.9 * strip
+    need = (T + gamma * im[ok] ** 2) / (2 * np.log(rho[ok]))
     return int(math.ceil(float(np.min(need)))) + 2
 
 
@@ -469,10 +565,13 @@ class MeanFieldProblem:
     """S_inf, C_inf, L_inf, D and the bias coefficient for gaussian xi (MATH.md section 4).
 
     Fields: d >= 2 (input dimension), mu (length d), s > 0, abar (mean of a), var_a >= 0 (variance
-    of a; enters D only), activation (name or Activation), route ("auto": sphere for positively
-    homogeneous sigma with a closed-form g, cartesian otherwise; or force either), refine (integer
-    >= 1 dividing every step and panel width: refine=2 against refine=1 checks convergence).
-    S_inf is computed once per instance and cached (float64 and, per dps, mpmath).
+    of a; enters D only), activation (name or Activation), route ("auto": "sphere" for positively
+    homogeneous sigma with a closed-form g, "polar" for smooth sigma; "cartesian" for cross-checks;
+    see the module docstring), refine (integer >= 1 dividing every step and panel width and
+    multiplying Gauss node counts: refine=2 against refine=1 checks convergence).
+    S_inf is computed once per instance and cached (float64 and, per dps, mpmath; C_inf_mp per v).
+
+    Example: mean_field_problem(100, 1.0, 1.0).L_inf(b, V) for b (M,), V (M, 100).
     """
 
     d: int
@@ -510,13 +609,16 @@ class MeanFieldProblem:
         sphere_ok = act.degree is not None and _closed_kind(act) in ("two_slope", "step", "sign")
         if self.route == "sphere" and not sphere_ok:
             raise InputError(f"the sphere route needs a positively homogeneous activation with closed-form g; {act.label} is not")
+        if self.route == "polar" and act.strip <= 0:
+            raise InputError(f"the polar route needs a smooth activation; {act.label} is kinked (use the sphere route)")
         if act.degree is None and act.strip <= 0:
             raise InputError(f"{act.label} is kinked and not positively homogeneous: no mean-field rule")
         if isinstance(self.refine, bool) or not isinstance(self.refine, (int, np.integer)) or not 1 <= self.refine <= 64:
             raise InputError(f"refine must be an integer in 1..64, got {self.refine!r}")
         object.__setattr__(self, "mu", mu)
         object.__setattr__(self, "activation", act)
-        object.__setattr__(self, "route", "sphere" if (self.route == "auto" and sphere_ok) else ("cartesian" if self.route == "auto" else self.route))
+        if self.route == "auto":
+            object.__setattr__(self, "route", "sphere" if sphere_ok else "polar")
 
     @classmethod
     def from_target_law(cls, law, **kwargs) -> MeanFieldProblem:
@@ -583,15 +685,105 @@ class MeanFieldProblem:
 
     @cached_property
     def _S64(self) -> float:
-        return self._S_sphere64() if self.route == "sphere" else self._S_cart64()
+        return {"sphere": self._S_sphere64, "polar": self._S_polar64, "cartesian": self._S_cart64}[self.route]()
 
     def _S_sphere64(self) -> float:
         n, tau, mun = self.d - 1, self.tau, self.mu_norm
-        g = _make_g64(self.activation, tau)
+        g = _make_g64(self.activation)
         lg, eta_max = _sech_log_growth(n, mun / tau, 2.0)
         u, w = _sech_trap(n, self._refined(_trapezoid_h(lg, T64, eta_max)), TAIL64)
         G = g(mun * np.tanh(u / math.sqrt(n)), tau)
         return self.abar**2 * self.moment * math.fsum(w * G * G)
+
+    # ---- polar route (smooth sigma): Q = ||x||^2 ~ chi^2_d, direction on the sphere -------------
+
+    def _margins(self, T: float, tail: float) -> tuple[float, float]:
+        """(T, tail) widened for polynomial activations (their growth is not gaussian-bounded)."""
+        p = _poly_degree(self.activation)
+        return T + 2.0 * p, tail + 4.0 * p
+
+    def _q_hi(self) -> float:
+        """sqrt of a high quantile of Q ~ chi^2_d (mean d, sd sqrt(2d)): the scale of sqrt(Q) x_hat."""
+        return math.sqrt(self.d + 4.0 * math.sqrt(2.0 * self.d) + 8.0)
+
+    def _polar_dir_growth(self, n: int, a_g: float, power: float, a_s: float = 0.0):
+        """(log growth, eta_max) in u (th = tanh(u / sqrt n)) of sech^n times g(a_g th)^power
+        times sigma(a_s th): g grows like exp(gamma Im^2), sigma like exp(growth Im^2)."""
+        act = self.activation
+        gam, strip = _g_growth(act)
+        sg, sstrip = float(act.growth), float(act.strip)
+        r = math.sqrt(n)
+
+        def lg(eta):
+            tn = np.tan(eta / r)
+            return -n * np.log(np.cos(eta / r)) + power * gam * (a_g * tn) ** 2 + sg * (a_s * tn) ** 2
+
+        eta = 0.5 * math.pi
+        if a_g > 0 and math.isfinite(strip):
+            eta = min(eta, math.atan(0.9 * strip / a_g))
+        if a_s > 0 and math.isfinite(sstrip):
+            eta = min(eta, math.atan(0.9 * sstrip / a_s))
+        return lg, eta * r
+
+    def _dir_rule64(self, n: int, a_g: float, power: float, a_s: float, T: float, tail: float):
+        """(th, weights) for the density prop. to (1 - th^2)^((n-2)/2) (float64): Gauss-Gegenbauer
+        for n <= GEGENBAUER_MAX_N (exact weight; the tanh map would give slowly decaying tails for
+        small n), else the trapezoidal rule in u with th = tanh(u / sqrt n)."""
+        N, h = self._dir_rule_choice(n, a_g, power, a_s, T, tail)
+        if h is None:
+            return _gegenbauer_rule64(N, n)
+        u, w = _sech_trap(n, h, tail)
+        return np.tanh(u / math.sqrt(n)), w
+
+    def _dir_rule_choice(self, n: int, a_g: float, power: float, a_s: float, T: float, tail: float):
+        """(N, None) for an N-point Gauss-Gegenbauer rule or (N, h) for the trapezoidal rule in u,
+        whichever needs fewer nodes by its a-priori bound (Gauss-Gegenbauer only for n <= 100)."""
+        act = self.activation
+        lg, eta = self._polar_dir_growth(n, a_g, power, a_s)
+        h = self._refined(_trapezoid_h(lg, T, eta))
+        n_trap = 2 * int(math.ceil((_sech_tail(n, tail) + h) / h)) + 1
+        if n <= GEGENBAUER_MAX_N:
+            gam, strip = _g_growth(act)
+            N = max(_gauss_nodes_for(a_g, T, power * gam, strip), _gauss_nodes_for(a_s, T, float(act.growth), float(act.strip)))
+            N = (N + 2 * _poly_degree(act)) * self.refine
+            if N <= n_trap:
+                return N, None
+        return n_trap, h
+
+    def _S_polar64(self) -> float:
+        act, d, tau, mun = self.activation, self.d, self.tau, self.mu_norm
+        T, tail = self._margins(T64, TAIL64)
+        th1, w1 = self._dir_rule64(d - 1, self._q_hi() * mun, 2.0, 0.0, T, tail)
+        lgQ, eQ = _chi2_log_growth(d)
+        Q, wQ = _chi2_trap(d, self._refined(_trapezoid_h(lgQ, T, eQ)), tail)
+        sq = np.sqrt(Q)
+        G = _make_g64(act)(mun * sq[:, None] * th1[None, :], tau * sq[:, None])
+        return self.abar**2 * math.fsum(wQ * ((G * G) @ w1))
+
+    def _C_polar64(self, v: np.ndarray) -> float:
+        act, d, tau = self.activation, self.d, self.tau
+        vn, m1, m2 = self._geometry(v)
+        T, tail = self._margins(T64, TAIL64)
+        qhi = self._q_hi()
+        g = _make_g64(act)
+        # g(sqrt(Q) (m1 th1 + m2 sqrt(1 - th1^2) om)): both terms move with th1 off the real axis
+        th1, w1 = self._dir_rule64(d - 1, qhi * self.mu_norm, 1.0, qhi * vn, T, tail)
+        c1 = np.sqrt((1.0 - th1) * (1.0 + th1))
+        if m2 == 0.0:
+            om, w2 = np.zeros(1), np.ones(1)
+        elif d == 2:
+            om, w2 = np.array([-1.0, 1.0]), np.array([0.5, 0.5])
+        else:
+            om, w2 = self._dir_rule64(d - 2, qhi * m2, 1.0, 0.0, T, tail)
+        lgQ, eQ = _chi2_log_growth(d)
+        Q, wQ = _chi2_trap(d, self._refined(_trapezoid_h(lgQ, T, eQ)), tail)
+        direction = m1 * th1[:, None] + m2 * c1[:, None] * om[None, :]
+        acc = np.empty(Q.size)
+        for k, q in enumerate(Q):
+            sq = math.sqrt(q)
+            sig = act.f(sq * vn * th1)
+            acc[k] = (w1 * sig) @ g(sq * direction, tau * sq) @ w2
+        return self.abar * math.fsum(wQ * acc)
 
     def _kinked_gamma(self, n: int) -> float:
         """Growth rate of g(m, t) in m for kinked sigma: 1/(2 t^2) at a typical small t."""
@@ -601,8 +793,9 @@ class MeanFieldProblem:
     def _eta_t(self) -> float:
         """Strip in x1 (and x2) left by the dependence of g on t^2 = tau^2 (x1^2 + x2^2 + R).
 
-        For sigma entire of growth gamma > 0, g(m, t) is analytic in t^2 except at t^2 = -1/(4 gamma)
-        (erf: 1 + 2 t^2 = 0), i.e. at |Im x1| >= sqrt(d / (4 gamma s^2)) whatever x2 and R are. For
+        For sigma entire of growth gamma > 0, g(m, t) is analytic in t^2 for Re t^2 > -1/(2 gamma)
+        (erf: 1 + 2 t^2 = 0 at gamma = 1); |Im x1| < sqrt(d / (4 gamma s^2)) keeps Re t^2 above
+        -1/(4 gamma) whatever x2 and R are (a margin of 2 in t^2). For
         polynomial sigma (gamma = 0, no strip) g is entire in t^2. For strip-limited sigma (tanh, ...)
         and kinked sigma, g is analytic only for Re t^2 > 0 (|Im x1| < sqrt(x2^2 + R)); no limit is
         imposed there, and the error of those rules at small d is measured, not bounded (module doc).
@@ -620,7 +813,7 @@ class MeanFieldProblem:
         hx = _trapezoid_h(lambda e: 0.5 * e * e + 2.0 * gam * (mun * e) ** 2, T64, min(strip / mun if mun > 0 else math.inf, self._eta_t()))
         x, wx = _gauss_trap(self._refined(hx), TAIL64)
         t = self.s * np.sqrt((x[:, None] ** 2 + R[None, :]) / self.d)
-        g = _make_g64(act, float(t.max()))
+        g = _make_g64(act)
         G = g(mun * x[:, None], t)
         return self.abar**2 * math.fsum(wx * ((G * G) @ wR))
 
@@ -632,7 +825,7 @@ class MeanFieldProblem:
         V: one vector (d,) -> float, or rows (M, d) -> (M,) array. C_inf(w) is F(w) of MATH.md 4.
         """
         V, single = self._vectors(V)
-        f = self._C_sphere64 if self.route == "sphere" else self._C_cart64
+        f = {"sphere": self._C_sphere64, "polar": self._C_polar64, "cartesian": self._C_cart64}[self.route]
         out = np.array([f(v) for v in V])
         return float(out[0]) if single else out
 
@@ -641,7 +834,7 @@ class MeanFieldProblem:
         vn, m1, m2 = self._geometry(v)
         if vn == 0.0:
             return 0.0  # sigma(0) = 0 for every positively homogeneous activation here
-        g = _make_g64(act, tau)
+        g = _make_g64(act)
         n1 = d - 1
         r1 = math.sqrt(n1)
         kappa1 = self.mu_norm / tau / r1  # d(m / tau) / du1 at u1 = 0, at most
@@ -694,8 +887,7 @@ class MeanFieldProblem:
             R, wR = _chi2_trap(n, self._refined(_trapezoid_h(lgR, T64, etaR)), TAIL64)
         else:
             R, wR = np.zeros(1), np.ones(1)
-        t_max = s * math.sqrt((float(np.max(x1 * x1, initial=0.0)) + float(np.max(x2 * x2)) + float(R.max())) / d)
-        g = _make_g64(act, t_max)
+        g = _make_g64(act)
         base = x2[:, None] ** 2 + R[None, :]
         inner = np.empty(x1.size)
         for i, xi in enumerate(x1):
@@ -760,7 +952,7 @@ class MeanFieldProblem:
         key = ("S", dps)
         if key not in self._mp_cache:
             with mpmath.workdps(dps + MP_GUARD):
-                val = self._S_sphere_mp(dps) if self.route == "sphere" else self._S_cart_mp(dps)
+                val = {"sphere": self._S_sphere_mp, "polar": self._S_polar_mp, "cartesian": self._S_cart_mp}[self.route](dps)
             with mpmath.workdps(dps):
                 self._mp_cache[key] = +val
         return self._mp_cache[key]
@@ -776,7 +968,7 @@ class MeanFieldProblem:
         mun = mpmath.sqrt(mu2)
         n = self.d - 1
         rn = mpmath.sqrt(n)
-        g = _make_g_mp(self.activation, tau, _mp_T(dps))
+        g = _make_g_mp(self.activation, _mp_T(dps))
 
         def f(u):
             G = g(mun * mpmath.tanh(u / rn), tau)
@@ -800,13 +992,70 @@ class MeanFieldProblem:
         R, wR = _mp_chi2_trap(n, self._refined(_trapezoid_h(lgR, T, etaR)), tail)
         hx = _trapezoid_h(lambda e: 0.5 * e * e + 2.0 * gam * (mf * e) ** 2, T, min(strip / mf if mf > 0 else math.inf, self._eta_t()))
         x, wx = _mp_gauss_trap(self._refined(hx), tail)
-        t_max = float(s) * math.sqrt((float(x[-1]) ** 2 + float(R[-1])) / d)
-        g = _make_g_mp(act, t_max, T)
+        g = _make_g_mp(act, T)
         total = []
         for Rj, wj in zip(R, wR):
             acc = mpmath.fsum(wi * g(mun * xi, s * mpmath.sqrt((xi * xi + Rj) / d)) ** 2 for xi, wi in zip(x, wx))
             total.append(wj * acc)
         return abar**2 * mpmath.fsum(total)
+
+    def _mp_dir_rule(self, n: int, a_g: float, power: float, a_s: float, T: float):
+        """(th, weights) for the density prop. to (1 - th^2)^((n-2)/2): Gauss-Gegenbauer for
+        n <= GEGENBAUER_MAX_N, else the trapezoidal rule in u (th = tanh(u / sqrt n))."""
+        N, h = self._dir_rule_choice(n, a_g, power, a_s, T, T + 3.0)
+        if h is None:
+            return _mp_gegenbauer_rule(N, n, mpmath.mp.prec)
+        u, w = _mp_sech_trap(n, h, T + 3.0)
+        r = mpmath.sqrt(n)
+        return [mpmath.tanh(ui / r) for ui in u], w
+
+    def _mp_q_rule(self, T: float):
+        lgQ, eQ = _chi2_log_growth(self.d)
+        return _mp_chi2_trap(self.d, self._refined(_trapezoid_h(lgQ, T, eQ)), T + 3.0)
+
+    def _S_polar_mp(self, dps: int):
+        act, d = self.activation, self.d
+        _, mu2, _, abar, tau = self._mp_scalars()
+        mun = mpmath.sqrt(mu2)
+        T = self._margins(_mp_T(dps), 0.0)[0]
+        th, w1 = self._mp_dir_rule(d - 1, self._q_hi() * float(mun), 2.0, 0.0, T)
+        Q, wQ = self._mp_q_rule(T)
+        g = _make_g_mp(act, T)
+        total = []
+        for q, wq in zip(Q, wQ):
+            sq = mpmath.sqrt(q)
+            a, t = mun * sq, tau * sq
+            total.append(wq * mpmath.fsum(wi * g(a * ti, t) ** 2 for ti, wi in zip(th, w1)))
+        return abar**2 * mpmath.fsum(total)
+
+    def _C_polar_mp(self, v: np.ndarray, dps: int):
+        act, d = self.activation, self.d
+        _, _, _, abar, tau = self._mp_scalars()
+        vn, m1, m2 = self._mp_geometry(v)
+        T = self._margins(_mp_T(dps), 0.0)[0]
+        qhi = self._q_hi()
+        th, w1 = self._mp_dir_rule(d - 1, qhi * self.mu_norm, 1.0, qhi * float(vn), T)
+        if m2 == 0:
+            om, w2 = [mpmath.mpf(0)], [mpmath.mpf(1)]
+        elif d == 2:
+            om, w2 = [mpmath.mpf(-1), mpmath.mpf(1)], [mpmath.mpf(1) / 2] * 2
+        else:
+            om, w2 = self._mp_dir_rule(d - 2, qhi * float(m2), 1.0, 0.0, T)
+        Q, wQ = self._mp_q_rule(T)
+        g = _make_g_mp(act, T)
+        f = act.f_mp
+        cth = [mpmath.sqrt(1 - ti * ti) for ti in th]
+        total = []
+        for q, wq in zip(Q, wQ):
+            sq = mpmath.sqrt(q)
+            t = tau * sq
+            acc = []
+            for ti, ci, wi in zip(th, cth, w1):
+                a, b = sq * m1 * ti, sq * m2 * ci
+                inner = mpmath.fsum(wj * g(a + b * oj, t) for oj, wj in zip(om, w2))
+                acc.append(wi * f(sq * vn * ti) * inner)
+            total.append(wq * mpmath.fsum(acc))
+        return abar * mpmath.fsum(total)
 
     def C_inf_mp(self, v, dps: int = 30) -> mpmath.mpf:
         """C_inf(v) to about `dps` significant digits, for one vector v (d,) (cached per v and dps)."""
@@ -817,7 +1066,7 @@ class MeanFieldProblem:
         key = ("C", dps, V[0].tobytes())
         if key not in self._mp_cache:
             with mpmath.workdps(dps + MP_GUARD):
-                val = self._C_sphere_mp(V[0], dps) if self.route == "sphere" else self._C_cart_mp(V[0], dps)
+                val = {"sphere": self._C_sphere_mp, "polar": self._C_polar_mp, "cartesian": self._C_cart_mp}[self.route](V[0], dps)
             with mpmath.workdps(dps):
                 self._mp_cache[key] = +val
         return self._mp_cache[key]
@@ -842,7 +1091,7 @@ class MeanFieldProblem:
         if vn == 0:
             return mpmath.mpf(0)
         T = _mp_T(dps)
-        g = _make_g_mp(act, tau, T)
+        g = _make_g_mp(act, T)
         n1 = d - 1
         r1 = mpmath.sqrt(n1)
         if m2 == 0:
@@ -901,8 +1150,7 @@ class MeanFieldProblem:
             R, wR = _mp_chi2_trap(n, self._refined(_trapezoid_h(lgR, T, etaR)), tail)
         else:
             R, wR = [mpmath.mpf(0)], [mpmath.mpf(1)]
-        t_max = float(s) * math.sqrt((float(x1[-1]) ** 2 + float(x2[-1]) ** 2 + float(R[-1])) / d)
-        g = _make_g_mp(act, t_max, T)
+        g = _make_g_mp(act, T)
         total = []
         for xi, wi in zip(x1, w1):
             sig = act.f_mp(vn * xi)
