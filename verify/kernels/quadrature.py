@@ -38,7 +38,7 @@ import numpy as np
 
 from verify.errors import InputError
 from verify.kernels._exact import det_gram
-from verify.kernels.activations import Activation
+from verify.kernels.activations import Activation, _prepare_mp
 
 FLOAT64_T = 40.0  # -log of the targeted float64 discretization error, exp(-40) = 4e-18
 
@@ -117,8 +117,7 @@ def _mp_inputs(q1, q2, c):
     q1, q2, c = (mpmath.mpf(v) for v in (q1, q2, c))
     if q1 < 0 or q2 < 0:
         raise InputError("q1 and q2 must be >= 0")
-    d = mpmath.fsub(mpmath.fmul(q1, q2, exact=True), mpmath.fmul(c, c, exact=True))
-    return q1, q2, c, mpmath.sqrt(max(d, 0))
+    return q1, q2, c, _prepare_mp(q1, q2, c)[1]
 
 
 def _kernel_polar_mp(act: Activation, q1, q2, c) -> tuple[mpmath.mpf, mpmath.mpf]:
