@@ -44,10 +44,11 @@ _TOP = {"schema", "id", "title", "statement", "formalization", "kind", "profile"
 class Param:
     """One parameter of a kind: its type, and a default (None = required)."""
 
-    type: str  # "int", "float", "num" (float or decimal string), "str", "bool", "list[<type>]"
+    type: str  # "int", "float", "num" (float or decimal string), "str", "bool", "table", "list[<type>]"
     default: object = None
     doc: str = ""
     choices: tuple = ()
+    fields: dict | None = None  # for "table": the table's own parameters (name -> Param)
 
     @property
     def required(self) -> bool:
@@ -73,11 +74,31 @@ class Claim:
     extra: dict = field(default_factory=dict)
 
 
-def _check_value(where: str, value, typ: str, choices=()):
+def _check_table(where: str, value, fields: dict) -> dict:
+    """A TOML table checked field by field against its own parameter table (defaults filled in)."""
+    if not isinstance(value, dict):
+        raise InputError(f"{where} must be a table")
+    unknown = set(value) - set(fields)
+    if unknown:
+        raise InputError(f"{where}: unknown key {sorted(unknown)[0]!r} (known: {', '.join(fields)})")
+    out = {}
+    for name, p in fields.items():
+        if name in value:
+            out[name] = _check_value(f"{where}.{name}", value[name], p.type, p.choices, p.fields)
+        elif p.required:
+            raise InputError(f"{where}: missing key {name!r}")
+        else:
+            out[name] = p.default
+    return out
+
+
+def _check_value(where: str, value, typ: str, choices=(), fields=None):
     if typ.startswith("list[") and typ.endswith("]"):
         if not isinstance(value, list) or not value:
             raise InputError(f"{where} must be a non-empty list")
-        return [_check_value(f"{where}[{i}]", v, typ[5:-1], choices) for i, v in enumerate(value)]
+        return [_check_value(f"{where}[{i}]", v, typ[5:-1], choices, fields) for i, v in enumerate(value)]
+    if typ == "table":
+        return _check_table(where, value, fields or {})
     ok = {
         "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
         "float": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
@@ -159,7 +180,7 @@ def load_claim(path: str | Path) -> Claim:
     params = {}
     for name, p in spec.items():
         if name in params_in:
-            params[name] = _check_value(f"{where} [parameters].{name}", params_in[name], p.type, p.choices)
+            params[name] = _check_value(f"{where} [parameters].{name}", params_in[name], p.type, p.choices, p.fields)
         elif p.required:
             raise InputError(f"{where}: missing parameter {name!r} for kind {kind!r}")
         else:
