@@ -33,3 +33,4 @@ def register(kind: Kind) -> Kind:
 # Importing the modules registers their kinds (ordered as the data flows).
 from verify.claims.kinds import kernels as _kernels  # noqa: E402,F401
 from verify.claims.kinds import loss as _loss  # noqa: E402,F401
+from verify.claims.kinds import rates as _rates  # noqa: E402,F401
