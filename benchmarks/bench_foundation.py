@@ -13,7 +13,6 @@ Run: python benchmarks/bench_foundation.py [--json OUT.json]
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
 import time

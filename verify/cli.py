@@ -157,7 +157,6 @@ def cmd_loss(args) -> int:
 
 
 def cmd_meanfield(args) -> int:
-    import numpy as np
 
     from verify.objectives.fluctuations import tau2
     from verify.objectives.meanfield import mean_field_problem

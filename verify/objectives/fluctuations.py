@@ -186,7 +186,7 @@ def tau2(problem: MeanFieldProblem, b, V, *, n_gauss: int = 24, n_cheb: int = 24
     if problem.activation.k64 is None:
         raise InputError("tau^2 needs a closed-form kernel for G(w)")
     act = problem.activation
-    d, M = problem.d, V.shape[0]
+    M = V.shape[0]
     n_gauss = int(n_gauss * refine)
     h_chi = 0.35 / refine
     mu_hat = problem.mu / problem.mu_norm if problem.mu_norm > 0 else None

@@ -77,7 +77,7 @@ def claim_markdown(rep: dict) -> str:
         f"- Formalization: {rep['formalization']}",
         f"- Kind: `{rep['kind']}`; profile: {rep['profile']}",
         f"- Method: {rep['method'].strip()}",
-        f"- Tolerances: " + ", ".join(f"{k} = {_fmt(v)}" for k, v in rep["tolerance"].items() if k != "source"),
+        "- Tolerances: " + ", ".join(f"{k} = {_fmt(v)}" for k, v in rep["tolerance"].items() if k != "source"),
         f"- Where the tolerances come from: {rep['tolerance'].get('source', '').strip()}",
         "",
         "## Figures",
