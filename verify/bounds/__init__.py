@@ -1,0 +1,47 @@
+"""Certified bounds (MATH.md section 6): global lower bounds on L~ at mu = 0 for ReLU.
+
+- `verify.bounds.delsarte`: the Delsarte-Yudin bound (tangent line, exact; LP, certified in arb),
+  conditional on nonnegative output weights.
+- `verify.bounds.signfree`: a bound that needs no sign assumption (sums of squares of positive
+  definite functions and a rank inequality), certified in exact rational arithmetic.
+- `verify.bounds.gegenbauer`, `verify.bounds.interval`: the exact Gegenbauer tools and the arb
+  interval check of p <= K they rest on.
+"""
+
+from verify.bounds._common import Verification
+from verify.bounds.delsarte import (
+    DelsarteLP,
+    Mu0Certificate,
+    Mu0Grid,
+    PolynomialCertificate,
+    TangentLine,
+    bound_from_A,
+    certify_mu0,
+    certify_mu0_grid,
+    certify_polynomial,
+    delsarte_lp,
+    simplex_A,
+    tangent_line,
+)
+from verify.bounds.interval import BelowKernelCheck, check_below_relu_kernel
+from verify.bounds.signfree import SignFreeBound, signfree_bound
+
+__all__ = [
+    "BelowKernelCheck",
+    "DelsarteLP",
+    "Mu0Certificate",
+    "Mu0Grid",
+    "PolynomialCertificate",
+    "SignFreeBound",
+    "TangentLine",
+    "Verification",
+    "bound_from_A",
+    "certify_mu0",
+    "certify_mu0_grid",
+    "certify_polynomial",
+    "check_below_relu_kernel",
+    "delsarte_lp",
+    "signfree_bound",
+    "simplex_A",
+    "tangent_line",
+]

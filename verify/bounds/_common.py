@@ -1,0 +1,89 @@
+"""Small pieces shared by the bound modules: input checks, the flint precision context, exact
+conversions and the `Verification` record."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numpy as np
+
+from verify.errors import InputError
+
+PREC = 128  # arb working precision (bits) of every certificate
+K1 = Fraction(1, 2)  # K(1) for ReLU, exact
+
+
+def int_at_least(name: str, v, lo: int) -> int:
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
+        raise InputError(f"{name} must be an integer >= {lo}, got {v!r}")
+    return int(v)
+
+
+def finite(name: str, v, *, positive: bool = False) -> float:
+    if isinstance(v, bool):
+        raise InputError(f"{name} must be a number, got {v!r}")
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        raise InputError(f"{name} must be a number, got {v!r}") from None
+    if not math.isfinite(f) or (positive and f <= 0):
+        raise InputError(f"{name} must be finite{' and > 0' if positive else ''}, got {v!r}")
+    return f
+
+
+class flint_prec:
+    """Set python-flint's working precision locally and restore it (like mpmath.workprec)."""
+
+    def __init__(self, bits: int):
+        self.bits = int(bits)
+
+    def __enter__(self):
+        from flint import ctx
+
+        self.old = ctx.prec
+        ctx.prec = self.bits
+
+    def __exit__(self, *exc):
+        from flint import ctx
+
+        ctx.prec = self.old
+
+
+def arb_q(q):
+    """An arb ball containing the rational q (exact when q is dyadic and fits the precision)."""
+    from flint import arb, fmpq
+
+    q = Fraction(q)
+    return arb(fmpq(q.numerator, q.denominator))
+
+
+def exact(x) -> Fraction:
+    """The exact value of an exact arb (e.g. the result of .lower() or .upper())."""
+    man, exp = x.mid().man_exp()
+    return Fraction(int(man)) * Fraction(2) ** int(exp)
+
+
+@dataclass(frozen=True)
+class Verification:
+    """How a certificate was checked.
+
+    method: "convexity + interval re-check" (tangent line), "interval subdivision" (LP),
+      "exact PSD and coefficient checks" (sign-free), "direct (M <= 2)".
+    subintervals, max_depth: of the arb interval check of p <= K (0 where none was needed).
+    pre_shift: amount p_0 was lowered before the check (float estimate of max(p - K) + margin).
+    violation_shift: certified maximal violation found by the check, subtracted from p_0 (0 when
+      the check succeeded at once). min_margin: certified lower bound of min(K - p) afterwards.
+    prec: arb bits. seconds: time of the rigorous part alone. notes: what else was done.
+    """
+
+    method: str
+    subintervals: int = 0
+    max_depth: int = 0
+    pre_shift: Fraction = Fraction(0)
+    violation_shift: Fraction = Fraction(0)
+    min_margin: Fraction = Fraction(0)
+    prec: int = PREC
+    seconds: float = 0.0
+    notes: tuple[str, ...] = ()
