@@ -185,6 +185,21 @@ def cmd_meanfield(args) -> int:
     return 0
 
 
+def cmd_compress(args) -> int:
+    from verify.search.compress import compress
+
+    def progress(msg):
+        print(f"verify compress: {msg}", file=sys.stderr, flush=True)
+
+    if args.activation != "relu":
+        raise InputError(f"verify compress implements relu (the ETF conjecture's activation), got {args.activation!r}")
+    if args.restarts < 1 or args.restarts > 10**6:
+        raise InputError("--restarts must be in 1..1000000")
+    _print_json(compress(args.M, args.d, args.mu_norm, args.s, args.abar, objective=args.objective,
+                         restarts=args.restarts, seed=args.seed, progress=progress))
+    return 0
+
+
 # --------------------------------------------------------------------------------------------
 
 
@@ -232,6 +247,19 @@ def build_parser() -> argparse.ArgumentParser:
     mf.add_argument("--compressed", required=True, help=".npz with b (M,) and V (M, d)")
     mf.add_argument("--json", action="store_true", help="(output is always JSON)")
     mf.set_defaults(func=cmd_meanfield)
+
+    cp = sub.add_parser("compress", help="search the compressed network (ReLU), the ETF, certificates and a verdict (mu = m e_1)")
+    cp.add_argument("--activation", default="relu")
+    cp.add_argument("--M", type=int, required=True)
+    cp.add_argument("--d", type=int, required=True)
+    cp.add_argument("--mu-norm", dest="mu_norm", type=float, required=True)
+    cp.add_argument("--s", type=float, required=True)
+    cp.add_argument("--abar", type=float, default=1.0)
+    cp.add_argument("--objective", choices=("simplified", "meanfield"), default="simplified")
+    cp.add_argument("--restarts", type=int, default=1000)
+    cp.add_argument("--seed", type=int, default=0)
+    cp.add_argument("--json", action="store_true", help="(output is always JSON)")
+    cp.set_defaults(func=cmd_compress)
     return p
 
 

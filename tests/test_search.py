@@ -1,0 +1,144 @@
+"""Global search of L~, structure detection and the compress pipeline (issue 4)."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import mpmath
+import numpy as np
+import pytest
+
+from verify.errors import InputError
+from verify.objectives import simplified_problem
+from verify.search import best_etf, etf_network
+from verify.search.global_search import ReducedSimplified, batched_lbfgs, invariants, random_directions, search_simplified
+from verify.search.structure import classify
+
+
+@pytest.mark.parametrize("M, d, m", [(3, 3, 1.0), (8, 9, 2.0), (4, 3, 0.0), (5, 2, 0.5)])
+def test_reduced_objective_matches_simplified_problem(M, d, m):
+    """f(V) = L~(b*(V), V) and its gradient equal SimplifiedProblem's at the optimal b, and b* is
+    optimal (dL~/db = 0), for random V with random row norms."""
+    p = simplified_problem(d, m, 1.0)
+    red = ReducedSimplified(p)
+    V = random_directions(40, M, d, 3) * np.random.default_rng(0).uniform(0.5, 2.0, (40, M, 1))
+    f, g, b = red.value_grad(V)
+    gb, gV = p.grad(b, V)
+    # Rounding scales with the terms that cancel: beta^T K(G) beta ~ (sum |beta|)^2 (large when
+    # K(G) is ill-conditioned, e.g. M > d + 1).
+    scale = 1.0 + np.max(np.sum(np.abs(b) * np.linalg.norm(V, axis=2), axis=1)) ** 2
+    assert np.max(np.abs(f - p.loss(b, V))) <= 1e-13 * scale
+    assert np.max(np.abs(g - gV)) <= 1e-11 * scale
+    assert np.max(np.abs(gb)) <= 1e-11 * scale
+    # The gradient is tangent to each sphere (f is invariant under v_j -> c v_j).
+    assert np.max(np.abs(np.einsum("rjd,rjd->rj", g, V))) <= 1e-12 * scale
+
+
+def test_batched_lbfgs_on_a_quadratic():
+    rng = np.random.default_rng(1)
+    A = np.diag(np.linspace(1, 50, 6))
+    X0 = rng.standard_normal((7, 6))
+    out = batched_lbfgs(lambda X: (0.5 * np.einsum("ri,ij,rj->r", X, A, X), X @ A), X0,
+                        lambda X, g: np.linalg.norm(g, axis=1), gtol=1e-12)
+    assert np.all(out["converged"])
+    assert np.max(np.abs(out["x"])) < 1e-11
+
+
+def test_search_finds_the_etf_and_reaches_gtol():
+    p = simplified_problem(4, 1.0, 1.0)
+    r = search_simplified(p, 3, restarts=300, seed=2)
+    etf = best_etf(3, 1.0, 1.0)
+    assert r.converged >= 250
+    assert r.max_grad_norm <= 1e-12
+    best = r.best
+    with mpmath.workdps(40):
+        assert abs(mpmath.mpf(best.loss_mp) - etf.loss) <= 1e-20
+    assert best.count >= 250  # basin statistics: nearly all restarts reach it
+    assert classify(best.b, best.V, p.mu).cls == "tilted-etf"
+    assert sum(m.count for m in r.minima) == r.converged
+
+
+def test_search_mu0_simplex_and_m_greater_than_d_plus_1():
+    r = search_simplified(simplified_problem(3, 0.0, 1.0), 4, restarts=200, seed=3)
+    with mpmath.workdps(40):
+        assert abs(mpmath.mpf(r.best.loss_mp) - best_etf(4, 0.0, 1.0).loss) <= 1e-20
+    st = classify(r.best.b, r.best.V, np.zeros(3))
+    assert st.cls == "tilted-etf" and abs(st.mean_inner_product + 1 / 3) < 1e-9
+    r = search_simplified(simplified_problem(2, 0.0, 1.0), 4, restarts=200, seed=3)  # MATH.md: irregular quadrilateral
+    assert classify(r.best.b, r.best.V, np.zeros(2)).cls == "other"
+
+
+def test_invariants_are_invariant_under_the_symmetries():
+    rng = np.random.default_rng(5)
+    d, M = 5, 4
+    mu = np.zeros(d)
+    mu[0] = 1.3
+    b, V = rng.standard_normal(M), rng.standard_normal((M, d))
+    Q, _ = np.linalg.qr(rng.standard_normal((d - 1, d - 1)))
+    R = np.eye(d)
+    R[1:, 1:] = Q  # a rotation (or reflection) fixing mu
+    perm = rng.permutation(M)
+    c = rng.uniform(0.5, 2.0, M)
+    a = invariants(b, V, mu)
+    a2 = invariants((b / c)[perm], (c[:, None] * V @ R.T)[perm], mu)
+    assert np.max(np.abs(a - a2)) < 1e-12
+    V3 = V.copy()
+    V3[0, 0] += 0.1
+    assert np.max(np.abs(invariants(b, V3, mu) - a)) > 1e-3
+
+
+@pytest.mark.parametrize("M, d, m", [(3, 3, 1.0), (5, 7, 2.0), (4, 3, 0.0)])
+def test_classify_etf_and_rotated_etf(M, d, m):
+    opt = best_etf(M, m, 1.0)
+    mu = np.zeros(d)
+    mu[0] = m
+    b, V = etf_network(opt, d, mu)
+    st = classify(b, V, mu)
+    assert st.cls == "tilted-etf" and st.equiangular_error < 1e-12
+    if m > 0:
+        # The same frame rotated so that its axis leaves hat(mu): an ETF around another axis.
+        th = 0.3
+        Rm = np.eye(d)
+        Rm[0, 0] = Rm[1, 1] = math.cos(th)
+        Rm[0, 1], Rm[1, 0] = -math.sin(th), math.sin(th)
+        st2 = classify(b, V @ Rm.T, mu)
+        assert st2.cls == "etf-other-axis"
+        assert abs(st2.axis_alignment - math.cos(th)) < 1e-12
+
+
+def test_classify_describes_other_structures():
+    d = 4
+    mu = np.zeros(d)
+    mu[0] = 1.0
+    opt = best_etf(3, 1.0, 1.0)
+    b, V = etf_network(opt, d, mu)
+    b2 = np.append(b, 0.2)
+    V2 = np.vstack([V, mu])  # one neuron on hat(mu) plus the tilted simplex
+    st = classify(b2, V2, mu)
+    assert st.cls == "other"
+    assert "1 neuron on hat(mu)" in st.description and "simplex of 3 around hat(mu)" in st.description
+    with pytest.raises(InputError):
+        classify(b, np.zeros_like(V), mu)
+
+
+def test_compress_pipeline_and_cli(capsys):
+    from verify.cli import main
+
+    assert main(["compress", "--M", "3", "--d", "3", "--mu-norm", "1", "--s", "1", "--restarts", "200", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["verdict"] == "etf-best-found"
+    assert out["structure"]["class"] == "tilted-etf"
+    assert out["local_certificate"]["certified"] is True
+    assert len(out["etf"]["loss"].replace("0.", "", 1).lstrip("0")) >= 25
+    assert abs(float(out["best"]["loss"]) - float(out["etf"]["loss"])) < 1e-15
+    # mu = 0: the tangent-line bound certifies the simplex (conditional on beta >= 0).
+    assert main(["compress", "--M", "4", "--d", "3", "--mu-norm", "0", "--s", "1", "--restarts", "100"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["verdict"] == "etf-optimal-certified"
+    assert out["lower_bound"]["assumptions"] == ["beta >= 0"]
+    for bad in (["--M", "0"], ["--M", "3", "--restarts", "0"], ["--M", "3", "--activation", "tanh"], ["--M", "3", "--s", "-1"]):
+        argv = ["compress", "--d", "3", "--mu-norm", "1", "--s", "1"] + bad
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("verify: error:") and len(err.strip().splitlines()) == 1

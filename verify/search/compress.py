@@ -1,0 +1,159 @@
+r"""One compression instance end to end (MATH.md section 6): search, ETF, structure, certificates, verdict.
+
+`compress(M, d, mu_norm, s, abar, objective, restarts, seed)` runs, for ReLU and mu = mu_norm e_1:
+  1. the global search of L~ (`verify.search.global_search`), or for objective = "meanfield" the
+     search of L~ followed by a local polish of the distinct minima on the mean-field loss L_inf
+     (gaussian xi, `verify.objectives.meanfield`; b solved exactly for given V, the directions by
+     L-BFGS with finite-difference gradients: L_inf has no analytic gradient here);
+  2. the best tilted simplex ETF (`verify.search.etf.best_etf`, 40 digits), when it exists
+     (d >= M for mu != 0, d >= M - 1 for mu = 0);
+  3. the structure of the best configuration found (`verify.search.structure`);
+  4. the local certificate of the ETF in ball arithmetic (`verify.search.certificate`);
+  5. a certified global lower bound where one is implemented (`verify.bounds`: mu = 0), with its
+     assumptions;
+and a verdict:
+  "etf-not-optimal"        a converged configuration beats the ETF by more than the errors of
+                           both values, confirmed by the 30-digit values;
+  "etf-optimal-certified"  the certified lower bound meets the ETF value (gap <= 1e-20 relative);
+                           conditional on the bound's assumptions, which are reported;
+  "etf-best-found"         the best configuration found is the ETF (same value to the errors);
+  "inconclusive"           anything else (no ETF for these (M, d), or the search found neither).
+For objective = "meanfield" the ETF, certificate and bound refer to L~ (the conjecture's problem);
+the verdict then compares the mean-field minimum found with L_inf at the ETF.
+"""
+
+from __future__ import annotations
+
+import math
+
+import mpmath
+import numpy as np
+from scipy import optimize
+
+from verify.errors import InputError
+from verify.objectives.simplified import SimplifiedProblem
+from verify.search.etf import best_etf, etf_network
+from verify.search.global_search import search_simplified
+from verify.search.structure import classify
+
+TIE_REL = 1e-12  # values closer than this (relative) are the same minimum
+
+
+def _etf_exists(M: int, d: int, mu_norm: float) -> bool:
+    return d >= M if mu_norm > 0 else d >= M - 1
+
+
+def _lower_bound(M: int, d: int, mu_norm: float, s: float, abar: float) -> dict:
+    if mu_norm == 0:
+        from verify.bounds import certify_mu0
+
+        c = certify_mu0(M, d, abar=abar, s=s)
+        return {"value": c.lower_bound_ball[0], "value_hi": c.lower_bound_ball[1], "assumptions": list(c.assumptions),
+                "certified": True, "method": c.method, "status": c.status}  # every status is a proven bound
+    return {"value": None, "assumptions": [], "certified": False,
+            "method": "none: no certified relaxation for mu != 0 is implemented"}
+
+
+def _meanfield_polish(M, d, mu_norm, s, abar, starts, maxiter=200):
+    """Polish candidate directions on L_inf (gaussian xi) with exact b for each V."""
+    from verify.objectives.meanfield import mean_field_problem
+
+    mf = mean_field_problem(d, mu_norm, s, abar=abar)
+    best = None
+    for V0 in starts:
+        def f(x):
+            V = x.reshape(M, d)
+            K = mf.K_VV(V)
+            C = np.asarray(mf.C_inf(V), dtype=float)
+            b = np.linalg.lstsq(K, C, rcond=1e-13)[0]
+            return float(mf.S_inf() - C @ b)
+
+        res = optimize.minimize(f, V0.ravel(), method="L-BFGS-B", options={"maxiter": maxiter, "ftol": 1e-15, "gtol": 1e-10})
+        V = res.x.reshape(M, d)
+        C = np.asarray(mf.C_inf(V), dtype=float)
+        b = np.linalg.lstsq(mf.K_VV(V), C, rcond=1e-13)[0]
+        L = mf.L_inf(b, V)
+        if best is None or L < best[0]:
+            best = (L, b, V, float(np.linalg.norm(res.jac)))
+    return mf, best
+
+
+def compress(M: int, d: int, mu_norm: float, s: float, abar: float = 1.0, *, objective: str = "simplified",
+             restarts: int = 1000, seed: int = 0, progress=None) -> dict:
+    """The JSON-ready result of one instance (see the module docstring)."""
+    for name, v in (("mu_norm", mu_norm), ("s", s), ("abar", abar)):
+        if not math.isfinite(v):
+            raise InputError(f"{name} must be finite")
+    if mu_norm < 0 or s <= 0:
+        raise InputError("need mu_norm >= 0 and s > 0")
+    if objective not in ("simplified", "meanfield"):
+        raise InputError(f"objective must be simplified or meanfield, got {objective!r}")
+    if isinstance(M, bool) or not isinstance(M, int) or M < 1 or isinstance(d, bool) or not isinstance(d, int) or d < 1:
+        raise InputError("M and d must be positive integers")
+    mu = np.zeros(d)
+    mu[0] = mu_norm
+    prob = SimplifiedProblem(mu, s, abar, "relu")
+    res = search_simplified(prob, M, restarts=restarts, seed=seed, progress=progress)
+    if not res.minima:
+        raise InputError("no restart converged; increase --restarts")
+    best = res.best
+    out: dict = {"objective": objective, "M": M, "d": d, "mu_norm": mu_norm, "s": s, "abar": abar, "seed": seed,
+                 "restarts": restarts}
+    best_loss, best_b, best_V, best_loss_str = best.loss, best.b, best.V, best.loss_mp
+    if objective == "meanfield":
+        starts = [m.V for m in res.minima[:3]]
+        mf, (L, b, V, g) = _meanfield_polish(M, d, mu_norm, s, abar, starts)
+        best_loss, best_b, best_V, best_loss_str = L, b, V, f"{L:.15g}"
+    out["best"] = {"loss": best_loss_str, "b": best_b.tolist(), "V": best_V.tolist()}
+    out["search"] = {"distinct_minima": len(res.minima), "converged": res.converged, "max_grad_norm": res.max_grad_norm,
+                     "basins": [{"loss": m.loss_mp, "restarts": m.count, "class": classify(m.b, m.V, mu).cls}
+                                for m in res.minima[:10]],
+                     "unconverged_best": None if math.isinf(res.unconverged_best) else res.unconverged_best,
+                     "seconds": res.seconds}
+    st = classify(best_b, best_V, mu)
+    out["structure"] = {"class": st.cls, "equiangular_error": st.equiangular_error, "axis_alignment": st.axis_alignment,
+                        "tightness_error": st.tightness_error, "weight_spread": st.weight_spread,
+                        "description": st.description}
+    etf = None
+    if _etf_exists(M, d, mu_norm):
+        etf = best_etf(M, mu_norm, s, abar)
+        out["etf"] = {"loss": mpmath.nstr(etf.loss, 30), "alpha": mpmath.nstr(etf.alpha, 30),
+                      "beta": mpmath.nstr(etf.beta, 30), "t": mpmath.nstr(etf.t, 30)}
+        from verify.search.certificate import certify_local
+
+        cert = certify_local(M, d, mu_norm, s, abar)
+        out["local_certificate"] = {"certified": cert.certified, "min_eigenvalue": cert.min_eigenvalue,
+                                    "status": cert.status, "reason": cert.reason}
+    else:
+        out["etf"] = None
+        out["local_certificate"] = {"certified": False, "min_eigenvalue": None, "status": "no-etf",
+                                    "reason": f"no tilted simplex of {M} in d = {d}"}
+    out["lower_bound"] = _lower_bound(M, d, mu_norm, s, abar)
+    out["verdict"] = _verdict(out, best, etf, objective, best_loss, best_b, best_V, mu, s, abar, d, M)
+    return out
+
+
+def _verdict(out, best, etf, objective, best_loss, best_b, best_V, mu, s, abar, d, M) -> str:
+    if etf is None:
+        return "inconclusive"
+    if objective == "meanfield":
+        from verify.objectives.meanfield import mean_field_problem
+
+        b, V = etf_network(etf, d, mu)
+        L_etf = mean_field_problem(d, float(np.linalg.norm(mu)), s, abar=abar).L_inf(b, V)
+        out["etf"]["L_inf"] = f"{L_etf:.15g}"
+        if best_loss < L_etf - 1e-10 * abs(L_etf):
+            return "etf-not-optimal"
+        return "etf-best-found" if abs(best_loss - L_etf) <= 1e-9 * abs(L_etf) else "inconclusive"
+    with mpmath.workdps(40):
+        etf_val = +etf.loss
+        best_val = mpmath.mpf(best.loss_mp)
+        err = best.value_error + TIE_REL * abs(float(etf_val))
+        if best_val < etf_val - err:
+            return "etf-not-optimal"
+        lb = out["lower_bound"]
+        if lb["certified"] and lb["value"] is not None and mpmath.mpf(lb["value"]) >= etf_val * (1 - mpmath.mpf(10) ** -20):
+            return "etf-optimal-certified"
+        if abs(best_val - etf_val) <= err:
+            return "etf-best-found"
+        return "inconclusive"
