@@ -35,3 +35,4 @@ from verify.claims.kinds import kernels as _kernels  # noqa: E402,F401
 from verify.claims.kinds import loss as _loss  # noqa: E402,F401
 from verify.claims.kinds import rates as _rates  # noqa: E402,F401
 from verify.claims.kinds import optimization as _optimization  # noqa: E402,F401
+from verify.claims.kinds import etf as _etf  # noqa: E402,F401
