@@ -45,3 +45,22 @@ __all__ = [
     "simplex_A",
     "tangent_line",
 ]
+
+# mu != 0 (docs/bounds-mu.md): the Delsarte bound with a pole at hat(mu), conditional on one-signed weights.
+from verify.bounds.tilted import (
+    TiltedBound,
+    TiltedCertificate,
+    TiltedGrid,
+    lower_bound_tilted,
+    lower_bound_tilted_grid,
+    verify_tilted_certificate,
+)
+
+__all__ += [
+    "TiltedBound",
+    "TiltedCertificate",
+    "TiltedGrid",
+    "lower_bound_tilted",
+    "lower_bound_tilted_grid",
+    "verify_tilted_certificate",
+]

@@ -87,3 +87,18 @@ class Verification:
     prec: int = PREC
     seconds: float = 0.0
     notes: tuple[str, ...] = ()
+
+
+def solve_suggestion(prob, solver: str, who: str) -> None:
+    """Solve a cvxpy problem whose answer is only a suggestion that is re-checked rigorously
+    afterwards: the solver's "Solution may be inaccurate" warning is then harmless and silenced."""
+    import warnings
+
+    import cvxpy as cp
+
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Solution may be inaccurate", category=UserWarning)
+            prob.solve(solver=solver)
+    except cp.error.SolverError as exc:  # pragma: no cover - solver installation problems
+        raise RuntimeError(f"{who}: solver {solver} failed: {exc}") from exc

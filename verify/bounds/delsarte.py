@@ -67,7 +67,6 @@ appear only as the solver's suggestion and in the *64 convenience fields.
 from __future__ import annotations
 
 import time
-import warnings
 from dataclasses import dataclass, field
 from fractions import Fraction
 
@@ -82,6 +81,7 @@ from verify.bounds._common import (
     finite,
     flint_prec,
     int_at_least,
+    solve_suggestion,
 )
 from verify.bounds.gegenbauer import gegenbauer_basis64, to_monomials
 from verify.bounds.interval import (
@@ -300,14 +300,7 @@ def delsarte_lp(M: int, d: int, degree: int, *, grid: int = 2000, rounds: int = 
         B = gegenbauer_basis64(D, d, pts).T
         p = cp.Variable(D + 1)
         prob = cp.Problem(cp.Maximize(c @ p + 0.5 / M), [B @ p <= _K64(pts), p[1:] >= 0])
-        try:
-            with warnings.catch_warnings():
-                # Reason: cvxpy's "Solution may be inaccurate" is harmless here: the LP only
-                # suggests p, which certify_polynomial re-checks rigorously.
-                warnings.filterwarnings("ignore", message="Solution may be inaccurate", category=UserWarning)
-                prob.solve(solver=solver)
-        except cp.error.SolverError as exc:  # pragma: no cover - solver installation problems
-            raise RuntimeError(f"delsarte_lp: solver {solver} failed: {exc}") from exc
+        solve_suggestion(prob, solver, "delsarte_lp")  # only a suggestion: re-checked rigorously
         status = prob.status
         if p.value is None:
             break
