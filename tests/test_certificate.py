@@ -17,6 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from verify.errors import InputError
+from verify.kernels import flint_prec
 from verify.objectives.simplified import SimplifiedProblem, simplified_problem
 from verify.search import best_etf, etf_network, etf_stationarity_mp, tilted_etf
 from verify.search.certificate import (
@@ -24,7 +25,6 @@ from verify.search.certificate import (
     _generators,
     _perp_basis,
     _phi_prime,
-    _Prec,
     _tangent_float,
     certify_configuration,
     certify_local,
@@ -140,7 +140,7 @@ def test_certified_bounds_bracket_the_float_spectrum(M, extra, ratio, abar):
 def _arb_point(b, V, mu, s, abar, prec=128):
     from flint import arb
 
-    with _Prec(prec):
+    with flint_prec(prec):
         g, H = simplified_grad_hess_arb(
             [arb(float(x)) for x in b], [[arb(float(x)) for x in row] for row in V],
             [arb(float(x)) for x in mu], arb(s), arb(abar),
@@ -180,7 +180,7 @@ def test_arb_hessian_at_the_etf_contains_the_float64_hessian(M, d, m):
     # over the ball around the exact ETF: the float point is 1e-16 away, so again ~eps |H|
     from flint import arb
 
-    with _Prec(128):
+    with flint_prec(128):
         A = arb(opt.alpha64) if m else arb(0)
         bb, VV, _ = _etf_arb(M, d, m, 1.0, 1.0, A)
         _, H = simplified_grad_hess_arb(bb, VV, [arb(m)] + [arb(0)] * (d - 1), arb(1.0), arb(1.0))
@@ -206,7 +206,7 @@ def test_etf_fixed_ends_agree_with_the_closed_stationarity_function():
     from flint import arb
 
     M, d, m, s = 4, 5, 1.5, 1.0
-    with _Prec(128):
+    with flint_prec(128):
         for alpha in (0.2, 0.5, 0.7, 0.9, 0.99):
             ph = _phi_prime(M, d, m, s, 1.0, arb(alpha))
             F = etf_stationarity_mp(alpha, M, m, s)

@@ -3,52 +3,18 @@ conversions and the `Verification` record."""
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from fractions import Fraction
 
-import numpy as np
-
-from verify.errors import InputError
+from verify.errors import InputError, finite_number, int_at_least  # noqa: F401 (re-exported)
+from verify.kernels import flint_prec  # noqa: F401 (re-exported)
 
 PREC = 128  # arb working precision (bits) of every certificate
 K1 = Fraction(1, 2)  # K(1) for ReLU, exact
 
 
-def int_at_least(name: str, v, lo: int) -> int:
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
-        raise InputError(f"{name} must be an integer >= {lo}, got {v!r}")
-    return int(v)
-
-
 def finite(name: str, v, *, positive: bool = False) -> float:
-    if isinstance(v, bool):
-        raise InputError(f"{name} must be a number, got {v!r}")
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        raise InputError(f"{name} must be a number, got {v!r}") from None
-    if not math.isfinite(f) or (positive and f <= 0):
-        raise InputError(f"{name} must be finite{' and > 0' if positive else ''}, got {v!r}")
-    return f
-
-
-class flint_prec:
-    """Set python-flint's working precision locally and restore it (like mpmath.workprec)."""
-
-    def __init__(self, bits: int):
-        self.bits = int(bits)
-
-    def __enter__(self):
-        from flint import ctx
-
-        self.old = ctx.prec
-        ctx.prec = self.bits
-
-    def __exit__(self, *exc):
-        from flint import ctx
-
-        ctx.prec = self.old
+    return finite_number(name, v, lo=0.0 if positive else None, strict=positive)
 
 
 def arb_q(q):

@@ -47,6 +47,7 @@ from functools import lru_cache
 import numpy as np
 
 from verify.errors import InputError
+from verify.kernels import flint_prec
 
 __all__ = [
     "derivative_bound_at_one",
@@ -184,7 +185,7 @@ def relu_gegenbauer(d: int, kmax: int, prec: int = 128):
 
     K_k = d N_k mu_k^2 with mu_k exact up to the one transcendental factor J_1 (module docstring).
     """
-    from flint import arb, ctx
+    from flint import arb
 
     d = _check_d(d)
     kmax = _check_degree(kmax)
@@ -195,9 +196,7 @@ def relu_gegenbauer(d: int, kmax: int, prec: int = 128):
     J[1] = Fraction(1)  # stands for J_1 itself; odd entries are multiples of J_1
     for m in range(2, kmax + 2):
         J[m] = J[m - 2] * Fraction(m - 1, m + d - 2)
-    old = ctx.prec
-    ctx.prec = int(prec)
-    try:
+    with flint_prec(prec):
         J1 = arb(d) / 2
         J1 = (J1).gamma() / (2 * arb.pi().sqrt() * ((arb(d) + 1) / 2).gamma())
         out = []
@@ -210,8 +209,6 @@ def relu_gegenbauer(d: int, kmax: int, prec: int = 128):
                 val = arb(d * Nk) * _arb(q * q)
             out.append(val)
         return out
-    finally:
-        ctx.prec = old
 
 
 def _arb(q: Fraction):

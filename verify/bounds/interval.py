@@ -33,6 +33,7 @@ from fractions import Fraction
 
 from verify.bounds._common import exact as _fr
 from verify.errors import InputError
+from verify.kernels import flint_prec
 
 __all__ = ["BelowKernelCheck", "check_below_relu_kernel", "relu_K_arb", "relu_d2K_arb", "relu_dK_arb"]
 
@@ -97,7 +98,7 @@ def check_below_relu_kernel(
     bits (the coefficients are rounded into balls, never silently). See the module docstring for
     the bound on each piece and the branch-and-bound rule.
     """
-    from flint import arb, ctx, fmpq
+    from flint import arb, fmpq
 
     coeffs = [Fraction(c) for c in monomials]
     if not coeffs:
@@ -105,9 +106,7 @@ def check_below_relu_kernel(
     if not (isinstance(initial, int) and initial >= 1 and isinstance(max_depth, int) and max_depth >= 0):
         raise InputError("initial must be an integer >= 1 and max_depth an integer >= 0")
     t0 = time.perf_counter()
-    old = ctx.prec
-    ctx.prec = int(prec)
-    try:
+    with flint_prec(prec):
         A = lambda q: arb(fmpq(q.numerator, q.denominator))
         c0 = [A(c) for c in coeffs]
         c1 = [A(c * n) for n, c in enumerate(coeffs)][1:] or [arb(0)]
@@ -190,8 +189,6 @@ def check_below_relu_kernel(
             mid = (a + b) / 2
             stack.append((mid, b, depth + 1))
             stack.append((a, mid, depth + 1))
-    finally:
-        ctx.prec = old
     violation = max(Fraction(0), -min_lower)
     return BelowKernelCheck(
         certified=min_lower >= 0,

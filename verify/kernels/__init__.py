@@ -33,6 +33,7 @@ __all__ = [
     "kernel",
     "kernel_arb",
     "ball_bounds",
+    "flint_prec",
     "mpf_to_fraction",
     "kernel_block",
     "kernel_matrix",
@@ -138,20 +139,38 @@ def kernel_mp(act: Activation | str, q1, q2, c, dps: int = 30, *, method: str = 
         return KernelValue(+value, dps, method, None if err is None else +err)
 
 
+class flint_prec:
+    """Set python-flint's working precision (bits) for a block and always restore it (the
+    counterpart of mpmath.workprec); every ball computation of the suite runs inside one."""
+
+    def __init__(self, bits: int):
+        self.bits = int(bits)
+
+    def __enter__(self):
+        from flint import ctx
+
+        self.old = ctx.prec
+        ctx.prec = self.bits
+        return self
+
+    def __exit__(self, *exc):
+        from flint import ctx
+
+        ctx.prec = self.old
+
+
 def kernel_arb(act: Activation | str, q1, q2, c, prec: int = 128):
     """An arb ball (python-flint) containing k_sigma(q1, q2, c), computed at `prec` bits.
 
     Inputs may be floats (exact binary values), ints, decimal strings (read as arb balls that
     contain the decimal) or arb balls. Raises InputError when the activation has no ball form.
     """
-    from flint import arb, ctx
+    from flint import arb
 
     act = get_activation(act)
     if act.k_arb is None:
         raise InputError(f"{act.label} has no ball-arithmetic kernel (closed forms only)")
-    old = ctx.prec
-    ctx.prec = int(prec)
-    try:
+    with flint_prec(prec):
         args = []
         for v in (q1, q2, c):
             if isinstance(v, arb):
@@ -165,24 +184,16 @@ def kernel_arb(act: Activation | str, q1, q2, c, prec: int = 128):
         if not any(isinstance(v, arb) for v in (q1, q2, c)):
             _check_exact(*(_as_fraction(v) for v in (q1, q2, c)))
         return act.k_arb(*args)
-    finally:
-        ctx.prec = old
 
 
 def ball_bounds(ball, prec: int) -> tuple[Fraction, Fraction]:
     """Exact rational lower and upper bounds of an arb ball (computed at `prec` bits, rounded outward)."""
-    from flint import ctx
-
-    old = ctx.prec
-    ctx.prec = int(prec)
-    try:
+    with flint_prec(prec):
         out = []
         for end in (ball.lower(), ball.upper()):
             man, exp = end.mid().man_exp()
             out.append(Fraction(int(man)) * Fraction(2) ** int(exp))
         return out[0], out[1]
-    finally:
-        ctx.prec = old
 
 
 def mpf_to_fraction(x) -> Fraction:

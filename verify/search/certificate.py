@@ -82,6 +82,9 @@ import scipy.linalg
 from threadpoolctl import threadpool_limits
 
 from verify.errors import InputError
+from verify.errors import finite_number as _finite
+from verify.errors import int_at_least as _int_at_least
+from verify.kernels import flint_prec
 
 __all__ = ["LocalCertificate", "certify_configuration", "certify_local", "simplified_grad_hess_arb"]
 
@@ -144,48 +147,10 @@ class LocalCertificate:
 # --------------------------------------------------------------------------------------------
 
 
-def _int_at_least(name, v, lo):
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
-        raise InputError(f"{name} must be an integer >= {lo}, got {v!r}")
-    return int(v)
-
-
-def _finite(name, v, lo=None, strict=False):
-    if isinstance(v, bool):
-        raise InputError(f"{name} must be a number, got {v!r}")
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        raise InputError(f"{name} must be a number, got {v!r}") from None
-    if not math.isfinite(f):
-        raise InputError(f"{name} must be finite, got {v!r}")
-    if lo is not None and (f <= lo if strict else f < lo):
-        raise InputError(f"{name} must be {'>' if strict else '>='} {lo}, got {v!r}")
-    return f
-
-
 def _check_prec(prec):
     if isinstance(prec, bool) or not isinstance(prec, (int, np.integer)) or not 64 <= prec <= 4096:
         raise InputError(f"prec must be an integer in 64..4096 (bits), got {prec!r}")
     return int(prec)
-
-
-class _Prec:
-    """Set flint's working precision for a block and always restore it."""
-
-    def __init__(self, prec):
-        self.prec = prec
-
-    def __enter__(self):
-        from flint import ctx
-
-        self.old = ctx.prec
-        ctx.prec = self.prec
-
-    def __exit__(self, *exc):
-        from flint import ctx
-
-        ctx.prec = self.old
 
 
 class _NotSmooth(Exception):
@@ -715,7 +680,7 @@ def certify_local(M: int, d: int, mu_norm: float, s: float, abar: float = 1.0, p
             from verify.search.etf import best_etf
 
             a0 = best_etf(M, m, s, abar, dps=min(1000, int(prec * 0.30103) + 10)).alpha
-    with _Prec(prec):
+    with flint_prec(prec):
         mu = [arb(m)] + [arb(0)] * (d - 1)
         exact = m == 0.0 or M == 1
         A = _mpf_to_arb(a0)
@@ -796,7 +761,7 @@ def certify_configuration(b, V, mu, s: float, abar: float = 1.0, prec: int = 128
     abar = _finite("abar", abar)
     M, d = V.shape
     base = {"M": M, "d": d, "mu_norm": math.sqrt(math.fsum(mu * mu)), "s": s, "abar": abar, "prec": prec}
-    with _Prec(prec):
+    with flint_prec(prec):
         ba = [arb(float(x)) for x in b]
         Va = [[arb(float(x)) for x in row] for row in V]
         try:

@@ -57,6 +57,8 @@ import mpmath
 import numpy as np
 
 from verify.errors import InputError
+from verify.errors import finite_number as _finite
+from verify.errors import int_at_least as _int_at_least
 from verify.kernels import get_activation, kernel
 
 __all__ = [
@@ -84,26 +86,6 @@ _STEP = get_activation("step")
 # --------------------------------------------------------------------------------------------
 # Input checks
 # --------------------------------------------------------------------------------------------
-
-
-def _int_at_least(name: str, v, lo: int) -> int:
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
-        raise InputError(f"{name} must be an integer >= {lo}, got {v!r}")
-    return int(v)
-
-
-def _finite(name: str, v, *, lo: float | None = None, strict: bool = False) -> float:
-    if isinstance(v, bool):
-        raise InputError(f"{name} must be a number, got {v!r}")
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        raise InputError(f"{name} must be a number, got {v!r}") from None
-    if not math.isfinite(f):
-        raise InputError(f"{name} must be finite, got {v!r}")
-    if lo is not None and (f <= lo if strict else f < lo):
-        raise InputError(f"{name} must be {'>' if strict else '>='} {lo}, got {v!r}")
-    return f
 
 
 def _check_problem(M, mu_norm, s, abar):
