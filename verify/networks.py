@@ -117,3 +117,10 @@ class TargetLaw:
         else:
             a = np.full(N, float(self.abar))
         return TwoLayerNetwork(a, W, self.activation, scale=1.0 / N)
+
+
+def mu_along_e1(d: int, mu_norm: float) -> np.ndarray:
+    """The mean mu = mu_norm e_1 in R^d used by the claims and the command line."""
+    mu = np.zeros(d)
+    mu[0] = mu_norm
+    return mu

@@ -71,3 +71,13 @@ class Context:
 def worst(values, default=0.0) -> float:
     values = [float(v) for v in values]
     return max(values) if values else default
+
+
+def pyplot():
+    """matplotlib.pyplot with the non-interactive Agg backend (reports are written to files)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt

@@ -50,22 +50,16 @@ from scipy import stats as _st
 from threadpoolctl import threadpool_limits
 
 from verify.claims.kinds import Kind, register
-from verify.claims.result import Context, Finding
+from verify.claims.result import Context, Finding, pyplot
 from verify.claims.schema import Param
 from verify.errors import InputError
-from verify.networks import TargetLaw, TwoLayerNetwork
+from verify.networks import TargetLaw, TwoLayerNetwork, mu_along_e1
 from verify.objectives import loss, loss_and_grad_relu, self_term
 from verify.objectives.meanfield import mean_field_problem
 from verify.objectives.simplified import simplified_problem
 from verify.search import best_etf, etf_network
 
 from verify.search.finite_local import MAXCOR, NEG_CURV, ZERO_MODE, ReluFiniteObjective, curvature, minimize_finite  # noqa: F401
-
-
-def _mu(d: int, mu_norm: float) -> np.ndarray:
-    mu = np.zeros(d)
-    mu[0] = mu_norm
-    return mu
 
 
 def _unit_tilted(d: int, alpha: float) -> np.ndarray:
@@ -83,7 +77,7 @@ def meanfield_reference(opt, d: int, var_a: float = 0.0) -> dict:
     from verify.kernels import kernel
 
     M, m, s, abar = opt.M, opt.mu_norm, opt.s, opt.abar
-    b, V = etf_network(opt, d, _mu(d, m))
+    b, V = etf_network(opt, d, mu_along_e1(d, m))
     mf = mean_field_problem(d, m, s, abar=abar, var_a=var_a)
     L_inf = mf.L_inf(b, V)
     L_t = simplified_problem(d, m, s, abar).loss(b, V)
@@ -111,7 +105,7 @@ def run_instance(opt, d: int, N: int, seed: int, *, var_a: float = 0.0, random_s
     1e-10 and allows 4x the Newton iterations (the re-run of an instance that failed a check).
     """
     M, m, s, abar = opt.M, opt.mu_norm, opt.s, opt.abar
-    mu = _mu(d, m)
+    mu = mu_along_e1(d, m)
     law = TargetLaw(d=d, mu=mu, s=s, abar=abar, var_a=var_a, xi="gaussian", activation="relu")
     target = law.sample(N, seed)
     t0 = time.perf_counter()
@@ -248,15 +242,6 @@ def verdict(*, sandwich_ok: bool, converged: bool, excess_fit: dict, gap_fit: di
 def _mean_se(v) -> tuple[float, float]:
     v = np.asarray(v, dtype=float)
     return float(v.mean()), float(v.std(ddof=1) / math.sqrt(v.size)) if v.size > 1 else math.nan
-
-
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
 
 
 def run_optimization_gap(claim, ctx: Context) -> Finding:
@@ -428,7 +413,7 @@ def _safe_fit(x, y, se, groups, level) -> dict:
 
 
 def _plots(ctx: Context, ds, Ns, cells, refs, per_d, per_d_gap) -> None:
-    plt = _plt()
+    plt = pyplot()
     Nx = np.array(Ns, dtype=float)
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     ax = axes[0]

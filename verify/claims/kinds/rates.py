@@ -24,7 +24,8 @@ import math
 import numpy as np
 
 from verify.claims.kinds import Kind, register
-from verify.claims.result import Context, Finding
+from verify.claims.result import Context, Finding, pyplot
+from verify.networks import mu_along_e1
 from verify.claims.schema import Param
 from verify.errors import InputError
 from verify.kernels import get_activation, kernel
@@ -44,12 +45,6 @@ CONFIG_FIELDS = {
 }
 
 
-def _mu(d: int, mu_norm: float) -> np.ndarray:
-    mu = np.zeros(d)
-    mu[0] = mu_norm
-    return mu
-
-
 def compressed_for(cfg: dict, d: int) -> tuple[np.ndarray, np.ndarray]:
     """(b, V) of a config in R^d, the same network for every d (it lives in the first k coordinates).
 
@@ -58,7 +53,7 @@ def compressed_for(cfg: dict, d: int) -> tuple[np.ndarray, np.ndarray]:
     output weights that minimize L~ for them (K_VV b = abar c, c_j = k(r^2, ||v_j||^2, <mu, v_j>)).
     """
     M, mun, s, abar = cfg["M"], cfg["mu_norm"], cfg["s"], cfg["abar"]
-    mu = _mu(d, mun)
+    mu = mu_along_e1(d, mun)
     if cfg["kind"] == "tilted-etf":
         from verify.search.etf import best_etf, etf_network
 
@@ -79,15 +74,6 @@ def compressed_for(cfg: dict, d: int) -> tuple[np.ndarray, np.ndarray]:
     p = np.sqrt(np.outer(q, q))
     K = kernel(act, q[:, None], q[None, :], np.clip(G, -p, p))
     return np.linalg.solve(K, abar * c), V
-
-
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
 
 
 # --------------------------------------------------------------------------------------------
@@ -171,7 +157,7 @@ def run_meanfield_rate_d(claim, ctx: Context) -> Finding:
     figures.update({"max_slope_dev": worst_slope, "max_c1_rel_spread": worst_conv, "max_mp_rel_err": worst_mp,
                     "configs": float(len(p["configs"]))})
     if ctx.make_plots:
-        plt = _plt()
+        plt = pyplot()
         fig, axes = plt.subplots(1, 2, figsize=(11, 4))
         for name, (dd, deltas, est) in fig_rows.items():
             line, = axes[0].loglog(dd, np.abs(deltas), "o", label=name)
@@ -266,7 +252,7 @@ def run_tau2_rate_d(claim, ctx: Context) -> Finding:
     figures["max_slope_dev"] = max(abs(figures[f"slope[{c['name']}]"] - (-1.0 if c["var_a"] == 0 else 0.0))
                                    for c in p["configs"])
     if ctx.make_plots:
-        plt = _plt()
+        plt = pyplot()
         fig, ax = plt.subplots(figsize=(6, 4))
         for name, (dd, vals, fit, pred) in series.items():
             line, = ax.loglog(dd, vals, "o", label=f"{name} (slope {fit.slope.value:+.3f})")
@@ -385,7 +371,7 @@ def run_finite_n_rate(claim, ctx: Context) -> Finding:
     ks_p, fails = {}, []
     for j, d in enumerate(ds):
         b, V = compressed_for(cfg, d)
-        mu = _mu(d, cfg["mu_norm"])
+        mu = mu_along_e1(d, cfg["mu_norm"])
         law = TargetLaw(d=d, mu=mu, s=cfg["s"], abar=cfg["abar"], var_a=cfg["var_a"], xi=xi,
                         sparsity=p["sparsity"], activation=cfg["activation"])
         seeds = [p["seed"] + 100_000 * j + i for i in range(p["targets"])]
@@ -527,7 +513,7 @@ def _retest(p, cfg, ds, Ns, z, fails, gaussian, tol, notes, ctx) -> str:
     for d in sorted({f[0] for f in fails}):
         j = ds.index(d)
         b, V = compressed_for(cfg, d)
-        law = TargetLaw(d=d, mu=_mu(d, cfg["mu_norm"]), s=cfg["s"], abar=cfg["abar"], var_a=cfg["var_a"], xi=p["xi"],
+        law = TargetLaw(d=d, mu=mu_along_e1(d, cfg["mu_norm"]), s=cfg["s"], abar=cfg["abar"], var_a=cfg["var_a"], xi=p["xi"],
                         sparsity=p["sparsity"], activation=cfg["activation"])
         exact = None
         if gaussian:
@@ -549,7 +535,7 @@ def _retest(p, cfg, ds, Ns, z, fails, gaussian, tol, notes, ctx) -> str:
 
 
 def _finite_n_plots(ctx, per_d, Ns, gaussian, cfg, xi) -> None:
-    plt = _plt()
+    plt = pyplot()
     fig, axes = plt.subplots(1, 3, figsize=(15, 4))
     Nx = np.array(Ns, dtype=float)
     for d, (E, A, exact, L_t) in per_d.items():
