@@ -4,7 +4,8 @@
    search (`verify.search.global_search.search_simplified`, L-BFGS over all restarts at once, then
    batched Newton, to gradient norm 1e-12) against a plain loop of scipy L-BFGS-B over single
    restarts on L~(b, V) with the analytic gradient of `SimplifiedProblem.grad` (gtol 1e-12,
-   which scipy typically cannot reach: its stopping reasons are reported).
+   which scipy typically cannot reach: its stopping reasons are reported); and the same batched
+   search at the grid's hardest instance (M = 10, d = 11, ||mu|| / s = 8).
 2. The time to certify the mu = 0 grid (M = 2..16, M <= d + 1 <= 18: 150 pairs) with the
    tangent-line certificate in exact and ball arithmetic, against the plain float LP solves that
    an uncertified Delsarte bound would need (degree 16).
@@ -31,6 +32,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--restarts", type=int, default=2000)
     ap.add_argument("--plain", type=int, default=100, help="restarts for the plain scipy loop")
+    ap.add_argument("--hard", type=int, default=1000, help="restarts for M = 10, d = 11, ||mu|| / s = 8")
     ap.add_argument("--json")
     args = ap.parse_args(argv)
     res = {}
@@ -45,6 +47,16 @@ def main(argv=None) -> int:
     res["batched_best"] = r.best.loss_mp
     print(f"batched search, M = {M}, d = {d}: {args.restarts} restarts in {t:.1f} s = {res['batched_restarts_per_min']:.0f}/min; "
           f"{r.converged} reached |grad| <= 1e-12; best {r.best.loss_mp[:20]} ({r.best.count} restarts)")
+
+    # The hardest corner of the grid: K(G) ill-conditioned, directions within 6.5 degrees of hat(mu).
+    hard = simplified_problem(11, 8.0, 1.0)
+    t0 = time.perf_counter()
+    rh = search_simplified(hard, 10, restarts=args.hard, seed=1)
+    th = time.perf_counter() - t0
+    res["hard_M10_d11_mu8_restarts_per_min"] = args.hard / th * 60
+    res["hard_converged_fraction"] = rh.converged / args.hard
+    print(f"batched search, M = 10, d = 11, ||mu|| = 8: {args.hard} restarts in {th:.1f} s = "
+          f"{res['hard_M10_d11_mu8_restarts_per_min']:.0f}/min; {rh.converged} reached |grad| <= 1e-12")
 
     V0 = random_directions(args.plain, M, d, 1)
     rng = np.random.default_rng(2)

@@ -13,13 +13,15 @@ b* is computed through the eigen-decomposition of K_VV with eigenvalues below 1e
 dropped (coincident directions make K_VV singular; the minimum over b is then attained on an
 affine set and f stays smooth in the remaining directions).
 
-The restarts run as one batch: a limited-memory BFGS (Nocedal and Wright, Numerical
-Optimization, 2nd ed., Algorithm 7.4) with per-restart histories stored as arrays and a
+The restarts run as one batch (docs/search.md): a limited-memory BFGS (Nocedal and Wright,
+Numerical Optimization, 2nd ed., Algorithm 7.4) with per-restart histories stored as arrays and a
 backtracking Armijo line search done for all restarts at once, down to gradient norm 1e-9 (below
-that the float64 values of f no longer resolve a step's decrease); then Newton steps for all
-restarts at once, with the Hessian from central differences of the analytic gradient (symmetry
-zero modes dropped), which take the gradient norm to ~1e-15. A restart counts as converged when
-its gradient norm reaches `gtol` (1e-12 by default). Each distinct minimum gets the smallest
+that the float64 values of f no longer resolve a step's decrease) or 600 iterations; then damped
+saddle-free Newton steps for all restarts at once with the analytic Hessian of f (the Schur
+complement of the (b, V) Hessian of L~, `ReducedSimplified.hessian`), on the product of unit
+spheres; then, where the float64 gradient stalls above the tolerance, Newton steps on the
+extended-precision gradient. A restart counts as converged when its gradient norm (evaluated in
+extended precision) reaches `gtol` (1e-12 by default). Each distinct minimum gets the smallest
 eigenvalue of the analytic Hessian of L~ in (b, V) (zero modes dropped) and its value at 30
 digits in mpmath; the value at a point with gradient norm g is within ~g^2 / (2 lambda_min) of
 the exact local minimum, reported as `value_error`.
@@ -38,8 +40,10 @@ from dataclasses import dataclass, field
 
 import mpmath
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from verify.errors import InputError
+from verify.kernels.derivatives import relu_pair, relu_pair_hessians
 from verify.objectives.simplified import SimplifiedProblem
 
 PINV_CUTOFF = 1e-13
@@ -58,7 +62,15 @@ class ReducedSimplified:
         df/dtheta_j = -2 beta_j abar m K'(m t_j / r) mu_hat + 2 beta_j sum_{k != j} beta_k K'(G_jk) theta_k,
 
     and grad_{v_j} f = (I - theta_j theta_j^T) df/dtheta_j / ||v_j||. One pass computes all of it
-    (the tests compare it with `SimplifiedProblem.loss` and `.grad` at b = b*(V)).
+    (the tests compare it with `SimplifiedProblem.loss` and `.grad` at b = b*(V)); arccos G is
+    formed once and gives both K and K'.
+
+    `value_grad(V, extended=True)` evaluates f and its gradient in the platform's extended
+    precision (numpy longdouble: 64-bit significand on x86-64, eps = 1.1e-19), with beta from
+    iterative refinement of the float64 solve (residuals in extended precision): the float64
+    gradient stalls at ~1e-11..1e-10 when K(G) is ill-conditioned (||mu|| / s >= 2, M >= 8), the
+    extended one ~2000 times lower. `hessian(V)` is the analytic Hessian of f in V (the Schur
+    complement of the (b, V) Hessian of L~ at b = b*(V); see `hessian`).
     """
 
     problem: SimplifiedProblem
@@ -72,46 +84,116 @@ class ReducedSimplified:
         self.mu_hat = p.mu / self.m if self.m > 0 else np.zeros_like(p.mu)
         self.T = float(p.target_term())
 
-    @staticmethod
-    def _K(rho):
-        rho = np.clip(rho, -1.0, 1.0)
-        return (np.sqrt(1.0 - rho * rho) + (math.pi - np.arccos(rho)) * rho) / (2 * math.pi)
+    def _constants(self, dt):
+        """(pi, m, r, mu_hat, abar, T) in dtype dt (pi and the roots formed in dt)."""
+        one = dt(1)
+        pi = np.arccos(-one)
+        m = np.sqrt(np.sum(np.asarray(self.problem.mu, dtype=dt) ** 2))
+        r = np.sqrt(m * m + dt(self.problem.s) ** 2)
+        mu_hat = np.asarray(self.problem.mu, dtype=dt) / m if m > 0 else np.zeros(self.problem.d, dtype=dt)
+        abar = dt(self.problem.abar)
+        rho = m / r
+        T = abar * abar * r * r * self._K(rho * rho, pi)
+        return pi, m, r, mu_hat, abar, T
 
-    def _parts(self, V):
+    @staticmethod
+    def _K(rho, pi=math.pi):
+        rho = np.clip(rho, -1.0, 1.0)
+        return (np.sqrt(1.0 - rho * rho) + (pi - np.arccos(rho)) * rho) / (2 * pi)
+
+    @staticmethod
+    def _pinv_apply(KG64, rhs):
+        """K^+ rhs (eigenvalues below PINV_CUTOFF of the largest dropped), batched, float64."""
+        lam, Q = np.linalg.eigh(KG64)
+        keep = lam > PINV_CUTOFF * lam[..., -1:]
+        inv = np.where(keep, 1.0 / np.where(keep, lam, 1.0), 0.0)
+        return (Q @ (inv * (np.swapaxes(Q, -1, -2) @ rhs[..., None])[..., 0])[..., None])[..., 0], (lam, Q, inv)
+
+    def _parts(self, V, extended: bool = False):
+        dt = np.longdouble if extended else np.float64
+        pi, m, r, mu_hat, abar, _ = self._constants(dt)
+        V = np.asarray(V, dtype=dt)
         nv = np.sqrt(np.einsum("...jd,...jd->...j", V, V))
         theta = V / nv[..., None]
-        G = np.clip(np.einsum("...jd,...kd->...jk", theta, theta), -1.0, 1.0)
-        t = theta @ self.mu_hat
-        KG = self._K(G)
+        G = np.clip(theta @ np.swapaxes(theta, -1, -2), -1.0, 1.0)
+        A = np.arccos(G)
+        KG = (np.sqrt(np.maximum(1.0 - G * G, 0.0)) + (pi - A) * G) / (2 * pi)
         M = V.shape[-2]
         idx = np.arange(M)
         KG[..., idx, idx] = 0.5
-        c = self.problem.abar * self.r * self._K(self.m * t / self.r)
-        lam, Q = np.linalg.eigh(KG)
-        keep = lam > PINV_CUTOFF * lam[..., -1:]
-        inv = np.where(keep, 1.0 / np.where(keep, lam, 1.0), 0.0)
-        beta = np.einsum("...jk,...k,...lk,...l->...j", Q, inv, Q, c)
-        return nv, theta, G, t, c, beta
+        t = theta @ mu_hat
+        c = abar * r * self._K(m * t / r, pi)
+        beta, _ = self._pinv_apply(KG.astype(float), c.astype(float))
+        if extended:  # iterative refinement: residuals in extended precision, corrections in float64
+            beta = beta.astype(dt)
+            for _ in range(3):
+                res = c - (KG @ beta[..., None])[..., 0]
+                beta = beta + self._pinv_apply(KG.astype(float), res.astype(float))[0]
+        return nv, theta, G, A, t, c, beta, (pi, m, r, mu_hat, abar)
 
     def optimal_b(self, V: np.ndarray) -> np.ndarray:
-        nv, _, _, _, _, beta = self._parts(np.asarray(V, dtype=float))
+        nv, *_, beta, _ = self._parts(np.asarray(V, dtype=float))
         return beta / nv
 
-    def value_grad(self, V: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(f, grad_V f, b*) for V of shape (..., M, d)."""
-        V = np.asarray(V, dtype=float)
-        nv, theta, G, t, c, beta = self._parts(V)
-        f = self.T - np.einsum("...j,...j->...", c, beta)
-        Kp = (math.pi - np.arccos(G)) / (2 * math.pi)
-        M = V.shape[-2]
+    def value_grad(self, V: np.ndarray, extended: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(f, grad_V f, b*) for V of shape (..., M, d); in extended precision if asked (module doc)."""
+        nv, theta, G, A, t, c, beta, (pi, m, r, mu_hat, abar) = self._parts(V, extended)
+        T = self._constants(np.longdouble)[5] if extended else self.T
+        f = T - np.einsum("...j,...j->...", c, beta)
+        Kp = (pi - A) / (2 * pi)
+        M = theta.shape[-2]
         idx = np.arange(M)
         Kp[..., idx, idx] = 0.0
         w = beta[..., :, None] * Kp * beta[..., None, :]  # beta_j K'(G_jk) beta_k, k != j
-        gth = 2.0 * np.einsum("...jk,...kd->...jd", w, theta)
-        a_mu = -2.0 * beta * self.problem.abar * self.m * (math.pi - np.arccos(np.clip(self.m * t / self.r, -1, 1))) / (2 * math.pi)
-        gth += a_mu[..., None] * self.mu_hat
+        gth = 2.0 * (w @ theta)
+        a_mu = -2.0 * beta * abar * m * (pi - np.arccos(np.clip(m * t / r, -1, 1))) / (2 * pi)
+        gth += a_mu[..., None] * mu_hat
         gth -= np.einsum("...jd,...jd->...j", gth, theta)[..., None] * theta
         return f, gth / nv[..., None], beta / nv
+
+    def hessian(self, V: np.ndarray) -> np.ndarray:
+        r"""The analytic Hessian of f in V (shape (..., M d, M d), float64).
+
+        f(V) = L~(b*(V), V) with L~ quadratic in b, so f'' = L_VV - L_Vb L_bb^+ L_bV at b = b*(V)
+        (differentiate grad f(V) = L_V(b*(V), V) with db*/dV = -L_bb^+ L_bV). The blocks are those of
+        `SimplifiedProblem.hessian` (the pair derivatives of `verify.kernels.derivatives`),
+        vectorized over the batch and the neuron pairs.
+        """
+        V = np.asarray(V, dtype=float)
+        M, d = V.shape[-2], V.shape[-1]
+        batch = V.shape[:-2]
+        b = self.optimal_b(V)
+        p = self.problem
+        Vt = np.concatenate([V, np.zeros(batch + (M, 1))], axis=-1)
+        U = np.broadcast_to(p.u, Vt.shape)
+        _, gU, *_ = relu_pair(U, Vt)  # g(u, v_j), (..., M, d+1)
+        HyyU, _ = relu_pair_hessians(U, Vt)
+        X = np.broadcast_to(V[..., :, None, :], batch + (M, M, d))  # x = v_k
+        Y = np.broadcast_to(V[..., None, :, :], X.shape)  # y = v_j
+        Kkj, gKV, *_ = relu_pair(X, Y)
+        Hyy, Hyx = relu_pair_hessians(X, Y)  # [..., k, j]
+        off = ~np.eye(M, dtype=bool)
+        bo = b[..., :, None] * off  # b_k, zero on k == j
+        inner_g = np.einsum("...kj,...kjd->...jd", bo, gKV) - p.abar * gU[..., :d]
+        inner_H = np.einsum("...kj,...kjde->...jde", bo, Hyy) - p.abar * HyyU[..., :d, :d]
+        Hbb = 2.0 * Kkj
+        Hbb[..., np.arange(M), np.arange(M)] = np.einsum("...jd,...jd->...j", V, V)
+        # L_{b_k, v_j} = 2 b_j g(v_k, v_j) (k != j); 2 inner_g_j + 2 b_j v_j (k == j)
+        HbV = 2.0 * b[..., None, :, None] * gKV * off[..., None]
+        jj = np.arange(M)
+        HbV[..., jj, jj, :] = 2.0 * inner_g + 2.0 * b[..., None] * V
+        HbV = HbV.reshape(batch + (M, M * d))
+        # L_{v_j, v_k} = 2 b_j b_k H_yx(v_k, v_j) (k != j); 2 b_j inner_H_j + b_j^2 I (k == j)
+        HVV = 2.0 * (b[..., None, :] * b[..., :, None])[..., None, None] * Hyx * off[..., None, None]
+        HVV[..., jj, jj, :, :] = 2.0 * b[..., None, None] * inner_H + (b * b)[..., None, None] * np.eye(d)
+        HVV = np.swapaxes(HVV, -4, -3)  # [..., j, k] blocks: row v_j, column v_k (H_yx(v_k, v_j) at [k, j])
+        HVV = np.swapaxes(HVV, -3, -2).reshape(batch + (M * d, M * d))
+        lam, Q = np.linalg.eigh(Hbb)
+        keep = lam > PINV_CUTOFF * lam[..., -1:]
+        inv = np.where(keep, 1.0 / np.where(keep, lam, 1.0), 0.0)
+        W = np.swapaxes(Q, -1, -2) @ HbV  # (..., M, M d)
+        H = HVV - np.swapaxes(W, -1, -2) @ (inv[..., :, None] * W)
+        return 0.5 * (H + np.swapaxes(H, -1, -2))
 
     @staticmethod
     def sphere_grad_norm(V: np.ndarray, gV: np.ndarray) -> np.ndarray:
@@ -221,42 +303,90 @@ def batched_lbfgs(fun, X0: np.ndarray, gnorm, *, gtol: float = 1e-12, maxiter: i
     return {"x": X, "f": f, "gnorm": gn, "iterations": its, "converged": gn <= gtol, "stalled": stalled & (gn > gtol)}
 
 
-def batched_newton(fun, X0: np.ndarray, gnorm, *, steps: int = 4, h: float = 1e-6, cutoff: float = 1e-7) -> dict:
-    """Newton steps for every row at once, with the Hessian by central differences of the analytic
-    gradient (error ~h^2 |third derivative| + eps |g| / h, ~1e-11 relative here: Newton then
-    contracts the gradient by about that factor per step). Eigenvalues below `cutoff` times the
-    largest (the symmetry zero modes and their difference noise) are dropped. A step is kept only
-    where it lowers the gradient norm; this takes the gradient below the L-BFGS floor (~1e-10,
-    where the float64 values of f no longer resolve a decrease)."""
+def batched_newton(fun, X0: np.ndarray, gnorm, hess, *, gtol: float = 1e-12, steps: int = 100, cutoff: float = 1e-10,
+                   retract=None, fun_hp=None, hp_steps: int = 4, progress=None) -> dict:
+    """Damped saddle-free Newton steps for every row at once, with the analytic Hessian
+    hess(X) -> (R, n, n): the step -Q (|Lambda| + kappa |g|)^{-1} Q^T g (|Lambda| as in
+    Dauphin et al., NIPS 2014, a descent direction at saddles too; the Levenberg-Marquardt term
+    kappa |g| bounds the step by 1 / kappa and vanishes at the minimum, so the convergence stays
+    superlinear). Eigenvalues below `cutoff` times the largest in modulus (symmetry zero modes)
+    are dropped. A step length 1, 1/2, ..., 1/256 is accepted when f decreases by more than its
+    float64 noise, or when f stays within that noise and the gradient norm decreases (near a
+    minimum the values no longer resolve a step's decrease, the gradient still does); kappa is
+    divided by 4 after an accepted step and multiplied by 16 after a rejected one. `retract`
+    maps a stepped point back to the feasible set (here: unit directions). Rows stop at gnorm <=
+    gtol, after `steps` iterations, or when kappa exceeds 1e8 (nothing acceptable).
+
+    fun_hp (optional): the gradient in higher precision, fun_hp(X) -> (f, g). Rows still above gtol
+    then get up to `hp_steps` Newton steps on it (same float64 Hessian, point kept in float64: the
+    minimum is representable to ~1e-16 relative, only the float64 gradient's rounding stops the
+    float iteration), and every row's final `gnorm` is the high-precision one."""
     X = np.array(X0, dtype=float)
-    n = X.shape[1]
+    R = X.shape[0]
     f, g = fun(X)
     gn = gnorm(X, g)
-    eye = np.eye(n)
-    # One difference Hessian per row (at the L-BFGS end point), reused for every step: the
-    # Hessian moves by O(|step|) ~ 1e-9 relative, far below the accuracy the steps need.
-    todo = np.flatnonzero(gn > 0)
-    for c0 in range(0, todo.size, 256):  # chunks bound the (rows x 2n x n) difference batch
-        rows = todo[c0:c0 + 256]
-        Xr = X[rows]
-        P = (Xr[:, None, :] + h * eye[None]).reshape(-1, n)
-        Mn = (Xr[:, None, :] - h * eye[None]).reshape(-1, n)
-        H = (fun(P)[1] - fun(Mn)[1]).reshape(rows.size, n, n) / (2 * h)
-        H = 0.5 * (H + np.swapaxes(H, 1, 2))
+    eps = np.finfo(float).eps
+    active = gn > gtol
+    its = np.zeros(R, dtype=int)
+    kappa = np.ones(R)
+
+    def direction(rows, grad, damping=None):
+        H = hess(X[rows])
         lam, Q = np.linalg.eigh(H)
         keep = np.abs(lam) > cutoff * np.abs(lam).max(axis=1, keepdims=True)
-        inv = np.where(keep, 1.0 / np.where(keep, np.abs(lam), 1.0), 0.0)
-        for _ in range(steps):
-            step = -np.einsum("rij,rj,rkj,rk->ri", Q, inv, Q, g[rows])
-            X2 = X[rows] + step
-            f2, g2 = fun(X2)
-            gn2 = gnorm(X2, g2)
-            better = gn2 < gn[rows]
-            if not np.any(better):
+        shift = 0.0 if damping is None else damping[:, None]
+        inv = np.where(keep, 1.0 / np.where(keep, np.abs(lam) + shift, 1.0), 0.0)
+        return -(Q @ (inv * (np.swapaxes(Q, 1, 2) @ grad[..., None])[..., 0])[..., None])[..., 0]
+
+    for it in range(steps):
+        rows = np.flatnonzero(active)
+        if rows.size == 0:
+            break
+        if progress is not None and it % 10 == 0:
+            progress(f"Newton iteration {it}: {rows.size} of {R} rows above gradient norm {gtol:g}")
+        p = direction(rows, g[rows], kappa[rows] * gn[rows])
+        alpha = np.ones(rows.size)
+        todo = np.arange(rows.size)
+        moved = np.zeros(rows.size, dtype=bool)
+        for _ in range(9):
+            if todo.size == 0:
                 break
+            rt = rows[todo]
+            Xt = X[rt] + alpha[todo, None] * p[todo]
+            if retract is not None:
+                Xt = retract(Xt)
+            ft, gt = fun(Xt)
+            gnt = gnorm(Xt, gt)
+            noise = 8 * eps * np.maximum(np.abs(f[rt]), 1e-300)
+            ok = (ft < f[rt] - noise) | ((ft <= f[rt] + noise) & (gnt < gn[rt]))
+            acc = rt[ok]
+            X[acc], f[acc], g[acc], gn[acc] = Xt[ok], ft[ok], gt[ok], gnt[ok]
+            moved[todo[ok]] = True
+            todo = todo[~ok]
+            alpha[todo] *= 0.5
+        its[rows[moved]] += 1
+        kappa[rows[moved]] = np.maximum(kappa[rows[moved]] / 4, 1e-8)
+        kappa[rows[~moved]] *= 16
+        active[rows] &= (gn[rows] > gtol) & (kappa[rows] <= 1e8)
+    if fun_hp is not None:
+        _, ghp = fun_hp(X)
+        gn_hp = gnorm(X, ghp.astype(float))
+        rows = np.flatnonzero(gn_hp > gtol)
+        for _ in range(hp_steps):
+            if rows.size == 0:
+                break
+            Xt = X[rows] + direction(rows, ghp[rows].astype(float))
+            if retract is not None:
+                Xt = retract(Xt)
+            _, gt = fun_hp(Xt)
+            gnt = gnorm(Xt, gt.astype(float))
+            better = gnt < gn_hp[rows]
             rb = rows[better]
-            X[rb], f[rb], g[rb], gn[rb] = X2[better], f2[better], g2[better], gn2[better]
-    return {"x": X, "f": f, "gnorm": gn}
+            X[rb], ghp[rb], gn_hp[rb] = Xt[better], gt[better], gnt[better]
+            rows = rb[gn_hp[rb] > gtol]
+        f, g = fun(X)
+        gn = gn_hp
+    return {"x": X, "f": f, "gnorm": gn, "newton_iterations": its}
 
 
 # --------------------------------------------------------------------------------------------
@@ -327,10 +457,11 @@ def random_directions(R: int, M: int, d: int, seed: int) -> np.ndarray:
 
 
 def search_simplified(problem: SimplifiedProblem, M: int, *, restarts: int = 1000, seed: int = 0, gtol: float = 1e-12,
-                      maxiter: int = 4000, batch: int = 1000, dedup_rel: float = 1e-9, hp_dps: int = 30,
+                      maxiter: int = 600, batch: int = 1000, dedup_rel: float = 1e-9, hp_dps: int = 30,
                       progress=None) -> SearchResult:
     """Global search of L~ over (b, V) with M neurons: `restarts` random starts (directions uniform on
-    the sphere, numpy default_rng(seed)), batched L-BFGS then Newton on the directions, dedup
+    the sphere, numpy default_rng(seed)), batched L-BFGS (at most `maxiter` iterations) then
+    Newton with the analytic Hessian and the extended-precision polish on the directions, dedup
     modulo symmetry among the restarts that reach gradient norm `gtol`, curvature and a
     `hp_dps`-digit value of each distinct minimum."""
     if isinstance(M, bool) or not isinstance(M, (int, np.integer)) or M < 1:
@@ -355,17 +486,40 @@ def search_simplified(problem: SimplifiedProblem, M: int, *, restarts: int = 100
         f, gV, _ = red.value_grad(X.reshape(-1, M, d))
         return f, gV.reshape(-1, n)
 
+    def fun_hp(X):
+        f, gV, _ = red.value_grad(X.reshape(-1, M, d), extended=True)
+        return f, gV.reshape(-1, n)
+
     def gnorm(X, g):
         return red.sphere_grad_norm(X.reshape(-1, M, d), g.reshape(-1, M, d))
 
+    def retract(X):
+        V = X.reshape(-1, M, d)
+        return (V / np.linalg.norm(V, axis=2, keepdims=True)).reshape(-1, n)
+
+    def hess(X):
+        # On the product of unit spheres (X is kept there by `retract`) the Riemannian Hessian of
+        # the 0-homogeneous f is P H P, P the projection off each theta_j (theta_j^T grad_j = 0).
+        V = X.reshape(-1, M, d)
+        H = red.hessian(V).reshape(-1, M, d, M, d)
+        P = np.eye(d) - V[..., :, None] * V[..., None, :]  # (R, M, d, d)
+        H = np.einsum("rjab,rjbkc->rjakc", P, H)
+        H = np.einsum("rjakc,rkdc->rjakd", H, P)
+        return H.reshape(-1, n, n)
+
     V0 = random_directions(restarts, M, d, seed).reshape(restarts, n)
     outs = []
-    for s0 in range(0, restarts, batch):
-        if progress is not None:
-            progress(f"restarts {s0 + 1}-{min(s0 + batch, restarts)} of {restarts}")
-        o = batched_lbfgs(fun, V0[s0:s0 + batch], gnorm, gtol=max(gtol, LBFGS_FLOOR), maxiter=maxiter)
-        o.update(batched_newton(fun, o["x"], gnorm))
-        outs.append(o)
+    # One BLAS thread: the batched linear algebra is on tiny matrices, where OpenBLAS's worker
+    # threads only cost (a 300 x 110 x 110 batched eigh: 0.3 s on one thread, 15 s on two busy cores).
+    with threadpool_limits(1):
+        for s0 in range(0, restarts, batch):
+            if progress is not None:
+                progress(f"restarts {s0 + 1}-{min(s0 + batch, restarts)} of {restarts}")
+            o = batched_lbfgs(fun, V0[s0:s0 + batch], gnorm, gtol=max(gtol, LBFGS_FLOOR), maxiter=maxiter,
+                              progress=progress)
+            o.update(batched_newton(fun, retract(o["x"]), gnorm, hess, gtol=gtol, retract=retract, fun_hp=fun_hp,
+                                    progress=progress))
+            outs.append(o)
     X = np.zeros((restarts, M, d_full))
     X[:, :, :d] = np.concatenate([o["x"] for o in outs]).reshape(restarts, M, d)
     problem = full_problem
