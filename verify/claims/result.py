@@ -49,6 +49,35 @@ class Context:
     make_plots: bool = True
     progress: Callable[[str], None] = lambda msg: None
     plots: list[str] = field(default_factory=list)
+    resume_key: str = ""  # claim SHA-256 and code version: partial results of another key are ignored
+
+    # Partial results of a long claim, so that an interrupted run resumes where it stopped: a JSON
+    # dict of finished items in <out_dir>/.partial/<claim id>.json, written atomically after each.
+    def _partial_path(self) -> Path | None:
+        return None if self.out_dir is None or not self.resume_key else Path(self.out_dir) / ".partial" / f"{self.claim_id}.json"
+
+    def load_partial(self) -> dict:
+        """The items saved by an interrupted run of the same claim file and code version ({} if none)."""
+        import json
+
+        path = self._partial_path()
+        try:
+            data = json.loads(path.read_text()) if path is not None else {}
+        except (OSError, ValueError):
+            return {}
+        return data.get("items", {}) if data.get("key") == self.resume_key else {}
+
+    def save_partial(self, items: dict) -> None:
+        from verify.io import atomic_write_json
+
+        path = self._partial_path()
+        if path is not None:
+            atomic_write_json(path, {"key": self.resume_key, "items": items})
+
+    def clear_partial(self) -> None:
+        path = self._partial_path()
+        if path is not None:
+            path.unlink(missing_ok=True)
 
     def save_figure(self, fig, name: str) -> None:
         """Save a matplotlib figure as <out_dir>/<claim id>-<name>.png, atomically."""

@@ -110,8 +110,10 @@ def run_claims(claims: list[Claim], out_dir: Path, *, reuse: bool = True, make_p
             continue
         log(f"{head}: running ({claim.kind})")
         ctx = Context(claim.id, out_dir if write else None, make_plots and write,
-                      progress=lambda m, h=head: log(f"{h}:   {m}"))
+                      progress=lambda m, h=head: log(f"{h}:   {m}"), resume_key=f"{claim.sha256}:{version}")
         finding, duration = check_one(claim, ctx)
+        if finding.status != "error":
+            ctx.clear_partial()
         rep = _report(claim, finding, duration, env, version)
         if write:
             write_claim_report(out_dir, rep)

@@ -25,6 +25,7 @@ the verdict then compares the mean-field minimum found with L_inf at the ETF.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import mpmath
@@ -44,7 +45,7 @@ def _etf_exists(M: int, d: int, mu_norm: float) -> bool:
     return d >= M if mu_norm > 0 else d >= M - 1
 
 
-def _lower_bound(M: int, d: int, mu_norm: float, s: float, abar: float) -> dict:
+def _lower_bound(M: int, d: int, mu_norm: float, s: float, abar: float, cache: dict | None = None) -> dict:
     if mu_norm == 0:
         from verify.bounds import certify_mu0
 
@@ -53,7 +54,7 @@ def _lower_bound(M: int, d: int, mu_norm: float, s: float, abar: float) -> dict:
                 "certified": True, "method": c.method, "status": c.status}  # every status is a proven bound
     from verify.bounds.tilted import lower_bound_tilted
 
-    t = lower_bound_tilted(M, d, mu_norm, s=s, abar=abar)
+    t = lower_bound_tilted(M, d, mu_norm, s=s, abar=abar, cache=cache)
     return {"value": t.value[0] if t.certified else None, "value_hi": t.value[1], "assumptions": list(t.assumptions),
             "certified": bool(t.certified), "method": t.method,
             "gap": t.gap, "relative_gap": t.relative_gap}
@@ -84,8 +85,13 @@ def _meanfield_polish(M, d, mu_norm, s, abar, starts, maxiter=200):
 
 
 def compress(M: int, d: int, mu_norm: float, s: float, abar: float = 1.0, *, objective: str = "simplified",
-             restarts: int = 1000, seed: int = 0, progress=None) -> dict:
-    """The JSON-ready result of one instance (see the module docstring)."""
+             restarts: int = 1000, seed: int = 0, progress=None, search=None, bound_cache: dict | None = None) -> dict:
+    """The JSON-ready result of one instance (see the module docstring).
+
+    search: a `SearchResult` of the same (M, mu_norm, s, abar, restarts, seed) computed in
+    min(d, M + 1) dimensions (or fewer than d): L~ depends on d only through that span, so the
+    instances d = M + 1 and d = 2M share one search; its configurations are padded with zeros.
+    bound_cache: passed to the lower bound, which is also the same for every d >= M + 1."""
     for name, v in (("mu_norm", mu_norm), ("s", s), ("abar", abar)):
         if not math.isfinite(v):
             raise InputError(f"{name} must be finite")
@@ -98,7 +104,16 @@ def compress(M: int, d: int, mu_norm: float, s: float, abar: float = 1.0, *, obj
     mu = np.zeros(d)
     mu[0] = mu_norm
     prob = SimplifiedProblem(mu, s, abar, "relu")
-    res = search_simplified(prob, M, restarts=restarts, seed=seed, progress=progress)
+    if search is None:
+        res = search_simplified(prob, M, restarts=restarts, seed=seed, progress=progress)
+    else:
+        res = search
+        if res.restarts != restarts or res.seed != seed or any(m.V.shape[0] != M or m.V.shape[1] > d for m in res.minima):
+            raise InputError("the search given does not match (M, d, restarts, seed)")
+        if any(m.V.shape[1] < min(d, M + 1) for m in res.minima):
+            raise InputError("the search given ran in fewer dimensions than min(d, M + 1)")
+        res = dataclasses.replace(res, minima=[dataclasses.replace(m, V=np.pad(m.V, ((0, 0), (0, d - m.V.shape[1]))))
+                                               for m in res.minima])
     if not res.minima:
         raise InputError("no restart converged; increase --restarts")
     best = res.best
@@ -133,7 +148,7 @@ def compress(M: int, d: int, mu_norm: float, s: float, abar: float = 1.0, *, obj
         out["etf"] = None
         out["local_certificate"] = {"certified": False, "min_eigenvalue": None, "status": "no-etf",
                                     "reason": f"no tilted simplex of {M} in d = {d}"}
-    out["lower_bound"] = _lower_bound(M, d, mu_norm, s, abar)
+    out["lower_bound"] = _lower_bound(M, d, mu_norm, s, abar, bound_cache)
     out["verdict"] = _verdict(out, best, etf, objective, best_loss, best_b, best_V, mu, s, abar, d, M)
     return out
 
@@ -156,6 +171,9 @@ def _verdict(out, best, etf, objective, best_loss, best_b, best_V, mu, s, abar, 
         err = best.value_error + TIE_REL * abs(float(etf_val))
         if best_val < etf_val - err:
             return "etf-not-optimal"
+        unconv = out["search"]["unconverged_best"]
+        if unconv is not None and unconv < float(etf_val) * (1 - 1e-9):
+            return "inconclusive"  # a restart that did not converge is below the ETF: it may be heading lower
         lb = out["lower_bound"]
         if lb["certified"] and lb["value"] is not None and mpmath.mpf(lb["value"]) >= etf_val * (1 - mpmath.mpf(10) ** -20):
             return "etf-optimal-certified"

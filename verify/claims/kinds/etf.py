@@ -71,3 +71,191 @@ register(Kind(
     figures=("pairs", "certified", "max_gap", "seconds", "signfree_max_rel_gap"),
     run=run_mu0_simplex_certified,
 ))
+
+
+# --------------------------------------------------------------------------------------------
+# mu != 0: the tilted ETF conjecture on a grid of (M, d, ||mu|| / s)
+# --------------------------------------------------------------------------------------------
+
+_D_RULES = {"M": lambda M: M, "M+1": lambda M: M + 1, "2M": lambda M: 2 * M}
+_OK_VERDICTS = ("etf-best-found", "etf-optimal-certified")
+
+
+def _instance_ok(out: dict) -> bool:
+    """The evidence an instance must carry for the claim (module doc of verify.search.compress)."""
+    return (out["verdict"] in _OK_VERDICTS and out["structure"]["class"] == "tilted-etf"
+            and out["local_certificate"]["certified"] and out["lower_bound"]["certified"]
+            and out["lower_bound"]["gap"] is not None and out["lower_bound"]["gap"] >= 0)
+
+
+def _etf_basin(out: dict) -> float:
+    basins = out["search"]["basins"]
+    hit = sum(b["restarts"] for b in basins[:1] if b["class"] == "tilted-etf")
+    return hit / max(out["search"]["converged"], 1)
+
+
+def run_etf_grid(claim, ctx: Context) -> Finding:
+    import numpy as np
+
+    from verify.objectives.simplified import simplified_problem
+    from verify.search.compress import compress
+    from verify.search.global_search import search_simplified
+
+    p = claim.parameters
+    Ms = list(range(p["M_min"], p["M_max"] + 1))
+    rules = list(p["d_rules"])
+    bad = [r for r in rules if r not in _D_RULES]
+    if bad:
+        from verify.errors import InputError
+
+        raise InputError(f"d_rules must be among {sorted(_D_RULES)}, got {bad}")
+    ratios, s, abar = list(p["ratios"]), p["s"], p["abar"]
+    R, seed = p["restarts"], p["seed"]
+    done = ctx.load_partial()
+    if done:
+        ctx.progress(f"resuming: {len(done)} instances from an interrupted run")
+    bound_cache: dict = {}
+    searches: dict = {}
+    outs: list[dict] = []
+    total = len(Ms) * len(rules) * len(ratios)
+    for M in Ms:
+        for ratio in ratios:
+            m = ratio * s
+            for rule in rules:
+                d = _D_RULES[rule](M)
+                key = f"{M},{d},{ratio!r}"
+                if key in done:
+                    outs.append(done[key])
+                    continue
+                ctx.progress(f"instance {len(outs) + 1}/{total}: M = {M}, d = {d} ({rule}), ||mu||/s = {ratio}")
+                d_eff = min(d, M + 1)
+                if (M, d_eff, ratio) not in searches:
+                    searches[(M, d_eff, ratio)] = search_simplified(simplified_problem(d_eff, m, s, abar), M, restarts=R,
+                                                                   seed=seed)
+                out = compress(M, d, m, s, abar, restarts=R, seed=seed, search=searches[(M, d_eff, ratio)],
+                               bound_cache=bound_cache)
+                out["ratio"], out["rule"], out["shared_search_dim"] = ratio, rule, d_eff
+                out["search"]["restarts"] = R
+                outs.append(out)
+                done[key] = out
+                ctx.save_partial(done)
+    rows, notes = [], []
+    ok = [_instance_ok(o) for o in outs]
+    refuted = [o for o in outs if o["verdict"] == "etf-not-optimal"]
+    gaps = [o["lower_bound"]["relative_gap"] for o in outs if o["lower_bound"].get("relative_gap") is not None]
+    basins = [_etf_basin(o) for o in outs]
+    for o, good, basin in zip(outs, ok, basins):
+        lb = o["lower_bound"]
+        rows.append([o["M"], o["d"], o["ratio"], o["etf"]["alpha"][:14], o["etf"]["beta"][:14], o["etf"]["loss"][:22],
+                     o["structure"]["class"], f"{basin:.3f}", o["search"]["distinct_minima"],
+                     f"{o['search']['converged']}/{o['search']['restarts']}",
+                     f"{o['local_certificate']['min_eigenvalue']:.3e}" if o["local_certificate"]["certified"] else
+                     o["local_certificate"]["status"],
+                     lb["value"][:14] if lb["value"] is not None else "-",
+                     f"{lb['relative_gap']:.4f}" if lb.get("relative_gap") is not None else "-",
+                     o["verdict"] + ("" if good else " (!)")])
+    for o, good in zip(outs, ok):
+        if not good:
+            notes.append(f"M = {o['M']}, d = {o['d']}, ||mu||/s = {o['ratio']}: verdict {o['verdict']}, best class "
+                         f"{o['structure']['class']} ({o['structure']['description']}), local certificate "
+                         f"{o['local_certificate']['status']}: {o['local_certificate'].get('reason') or ''}")
+    seconds = sum(srch.seconds for srch in searches.values())
+    notes.append(f"{len(searches)} distinct searches of {R} restarts (seed {seed}) this run, {seconds:.0f} s; d = M + 1 and "
+                 "d = 2M share one search and one bound (L~ depends on d only through the span of mu and the M "
+                 "directions, of dimension <= M + 1)")
+    notes.append("lower bounds: " + ", ".join(sorted({o['lower_bound']['method'] for o in outs})) + "; assumptions: "
+                 + ", ".join(sorted({a for o in outs for a in o['lower_bound']['assumptions']})))
+    worst_grad = max(o["search"]["max_grad_norm"] for o in outs)
+    figures = {"instances": float(len(outs)), "etf_best": float(sum(o["verdict"] in _OK_VERDICTS for o in outs)),
+               "all_ok": float(sum(ok)), "local_certified": float(sum(o["local_certificate"]["certified"] for o in outs)),
+               "bound_certified": float(sum(o["lower_bound"]["certified"] for o in outs)),
+               "max_relative_gap": max(gaps) if gaps else float("nan"),
+               "median_relative_gap": float(np.median(gaps)) if gaps else float("nan"),
+               "min_etf_basin": min(basins), "max_grad_norm": worst_grad,
+               "min_converged_fraction": min(o["search"]["converged"] / R for o in outs)}
+    if ctx.make_plots:
+        _etf_grid_plots(ctx, outs, Ms, ratios, s, abar)
+    status = "refuted" if refuted else ("verified" if all(ok) else "inconclusive")
+    summary = (f"{sum(ok)}/{len(outs)} instances (M = {Ms[0]}..{Ms[-1]}, d in {{{', '.join(rules)}}}, ||mu||/s in "
+               f"{ratios}): the tilted ETF is the best of {R} restarts, a certified strict local minimum, above a "
+               f"certified lower bound (relative gap {min(gaps):.3f}..{max(gaps):.3f}, median "
+               f"{figures['median_relative_gap']:.3f}); ETF basins >= {min(basins):.2f} of converged restarts")
+    if refuted:
+        summary = f"{len(refuted)} instances where a configuration beats the tilted ETF (30-digit values): " + summary
+    return Finding(status=status, summary=summary, figures=figures, key_figure="all_ok",
+                   columns=["M", "d", "||mu||/s", "alpha*", "beta*", "ETF loss", "best found", "ETF basin",
+                            "distinct minima", "converged", "local cert. (min eig.)", "certified lower bound",
+                            "relative gap", "verdict"],
+                   rows=rows, seeds=[seed], precision={"etf_digits": 40, "search": "float64 + extended-precision polish",
+                                                        "values": "mpmath 30 digits", "certificates": "arb 128 bits"},
+                   notes=notes, plots=list(ctx.plots))
+
+
+def _etf_grid_plots(ctx: Context, outs, Ms, ratios, s, abar) -> None:
+    import numpy as np
+
+    from verify.claims.result import pyplot
+    from verify.search.etf import best_etf
+
+    plt = pyplot()
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    fine = np.geomspace(min(ratios) / 2, max(ratios) * 1.5, 25)
+    for M in Ms:
+        al, be = [], []
+        for r in fine:
+            e = best_etf(M, float(r) * s, s, abar, dps=20)
+            al.append(float(e.alpha))
+            be.append(float(e.beta))
+        (ln,) = axes[0].semilogx(fine, al, label=f"M = {M}")
+        axes[1].loglog(fine, be, color=ln.get_color())
+        pts = [o for o in outs if o["M"] == M and o["rule"] == "M"]
+        axes[0].plot([o["ratio"] for o in pts], [float(o["etf"]["alpha"]) for o in pts], "o", color=ln.get_color(), ms=3)
+        axes[1].plot([o["ratio"] for o in pts], [float(o["etf"]["beta"]) for o in pts], "o", color=ln.get_color(), ms=3)
+    axes[0].set(xlabel="||mu|| / s", ylabel="alpha* (tilt: <theta_j, mu_hat>)", title="orientation of the optimal ETF")
+    axes[1].set(xlabel="||mu|| / s", ylabel="beta* (output weight b_j ||v_j||)", title="scale of the optimal ETF")
+    axes[0].legend(fontsize=7, ncol=2)
+    ctx.save_figure(fig, "alpha-beta")
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    for rule, mk, size in (("M", "o", 18), ("M+1", "s", 30), ("2M", "x", 18)):
+        pts = [o for o in outs if o["rule"] == rule and o["lower_bound"].get("relative_gap") is not None]
+        if pts:
+            sc = ax.scatter([o["ratio"] * (1 + 0.03 * (o["M"] - 6)) for o in pts], [o["lower_bound"]["relative_gap"] for o in pts],
+                            c=[o["M"] for o in pts], marker=mk, cmap="viridis", s=size, label=f"d = {rule}")
+    ax.set(xscale="log", xlabel="||mu|| / s (points offset by M)", ylabel="(ETF loss - certified bound) / ETF loss",
+           title="certified gap per instance (d = 2M equals d = M + 1)")
+    ax.set_xticks(ratios, [f"{r:g}" for r in ratios])
+    ax.minorticks_off()
+    ax.legend(fontsize=8)
+    fig.colorbar(sc, ax=ax, label="M")
+    ctx.save_figure(fig, "gaps")
+    picks = [o for o in outs if o["rule"] == "M+1" and o["M"] == max(Ms)]
+    picks = [picks[0], picks[len(picks) // 2], picks[-1]] if len(picks) >= 3 else picks
+    if picks:
+        # The directions theta_j = t_j mu_hat + sqrt(1 - t_j^2) e_j: the tilts t_j and the Gram
+        # matrix of the unit components e_j orthogonal to mu_hat (a regular simplex, off-diagonal
+        # -1/(M - 1), for a tilted ETF around mu_hat).
+        fig, axes = plt.subplots(1, len(picks), figsize=(4 * len(picks), 3.6))
+        for ax, o in zip(np.atleast_1d(axes), picks):
+            V = np.array(o["best"]["V"])
+            th = V / np.linalg.norm(V, axis=1, keepdims=True)
+            e = th.copy()
+            e[:, 0] = 0.0
+            e /= np.linalg.norm(e, axis=1, keepdims=True)
+            im = ax.imshow(e @ e.T, vmin=-1, vmax=1, cmap="RdBu_r")
+            ax.set_title(f"M = {o['M']}, d = {o['d']}, ||mu||/s = {o['ratio']}\ntilts t_j in [{th[:, 0].min():.6f}, "
+                         f"{th[:, 0].max():.6f}]", fontsize=9)
+        fig.suptitle("best found: Gram matrix of the directions' components orthogonal to mu_hat", fontsize=10)
+        fig.colorbar(im, ax=list(np.atleast_1d(axes)))
+        ctx.save_figure(fig, "gram")
+
+
+register(Kind(
+    name="etf-grid",
+    params={"M_min": Param("int", 2), "M_max": Param("int", 10), "d_rules": Param("list[str]", ["M", "M+1", "2M"]),
+            "ratios": Param("list[float]", [0.25, 0.5, 1.0, 2.0, 4.0, 8.0]), "s": Param("float", 1.0),
+            "abar": Param("float", 1.0), "restarts": Param("int", 1000), "seed": Param("int", 0)},
+    tolerances=(),
+    figures=("instances", "etf_best", "all_ok", "local_certified", "bound_certified", "max_relative_gap",
+             "median_relative_gap", "min_etf_basin", "max_grad_norm", "min_converged_fraction"),
+    run=run_etf_grid,
+))
