@@ -36,3 +36,5 @@ from verify.claims.kinds import loss as _loss  # noqa: E402,F401
 from verify.claims.kinds import rates as _rates  # noqa: E402,F401
 from verify.claims.kinds import optimization as _optimization  # noqa: E402,F401
 from verify.claims.kinds import etf as _etf  # noqa: E402,F401
+from verify.claims.kinds import codes as _codes  # noqa: E402,F401
+from verify.claims.kinds import beyond as _beyond  # noqa: E402,F401
