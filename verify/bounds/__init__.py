@@ -64,3 +64,23 @@ __all__ += [
     "lower_bound_tilted_grid",
     "verify_tilted_certificate",
 ]
+
+# mu != 0 (docs/bounds-mu.md, section 5): the two-point bound with a pole at hat(mu), certified, conditional
+# on one-signed weights.
+from verify.bounds.pole import (
+    PoleBound,
+    PoleCertificate,
+    PoleGrid,
+    lower_bound_pole,
+    lower_bound_pole_grid,
+    verify_pole_certificate,
+)
+
+__all__ += [
+    "PoleBound",
+    "PoleCertificate",
+    "PoleGrid",
+    "lower_bound_pole",
+    "lower_bound_pole_grid",
+    "verify_pole_certificate",
+]
