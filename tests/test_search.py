@@ -270,3 +270,18 @@ def test_etf_grid_kind_refutes_a_wrong_etf(tmp_path, monkeypatch):
     f = KINDS["etf-grid"].run(claim, Context(claim.id, None, False))
     assert f.status == "refuted"
     assert f.rows[0][-1].startswith("etf-not-optimal")
+
+
+def test_compress_keeps_the_tighter_certified_pole_bound():
+    """M = 2, ||mu||/s = 0.5: the two-point bound certifies and is tighter than the tilted Delsarte
+    bound (gap ~7e-5 against ~0.14 relative); compress keeps it and reports both."""
+    from verify.search.compress import compress
+
+    out = compress(2, 2, 0.5, 1.0, restarts=100, seed=0, pole_bound=True)
+    lb = out["lower_bound"]
+    assert lb["certified"] and lb["method"].startswith("pole")
+    assert [a["method"].split("-")[0] for a in lb["alternatives"]] == ["tilted", "pole"]
+    assert 0 <= lb["relative_gap"] < 1e-3 < lb["alternatives"][0]["relative_gap"]
+    with mpmath.workdps(40):
+        assert mpmath.mpf(lb["value"]) <= mpmath.mpf(out["etf"]["loss"])
+    assert out["verdict"] == "etf-best-found"

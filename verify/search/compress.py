@@ -45,7 +45,13 @@ def _etf_exists(M: int, d: int, mu_norm: float) -> bool:
     return d >= M if mu_norm > 0 else d >= M - 1
 
 
-def _lower_bound(M: int, d: int, mu_norm: float, s: float, abar: float, cache: dict | None = None) -> dict:
+def _bound_dict(t) -> dict:
+    return {"value": t.value[0] if t.certified else None, "value_hi": t.value[1], "assumptions": list(t.assumptions),
+            "certified": bool(t.certified), "method": t.method, "gap": t.gap, "relative_gap": t.relative_gap}
+
+
+def _lower_bound(M: int, d: int, mu_norm: float, s: float, abar: float, cache: dict | None = None,
+                 pole: bool = False) -> dict:
     if mu_norm == 0:
         from verify.bounds import certify_mu0
 
@@ -54,10 +60,16 @@ def _lower_bound(M: int, d: int, mu_norm: float, s: float, abar: float, cache: d
                 "certified": True, "method": c.method, "status": c.status}  # every status is a proven bound
     from verify.bounds.tilted import lower_bound_tilted
 
-    t = lower_bound_tilted(M, d, mu_norm, s=s, abar=abar, cache=cache)
-    return {"value": t.value[0] if t.certified else None, "value_hi": t.value[1], "assumptions": list(t.assumptions),
-            "certified": bool(t.certified), "method": t.method,
-            "gap": t.gap, "relative_gap": t.relative_gap}
+    out = _bound_dict(lower_bound_tilted(M, d, mu_norm, s=s, abar=abar, cache=cache))
+    if pole:  # the two-point bound (docs/bounds-mu.md section 5): tighter where it certifies (M = 2 so far)
+        from verify.bounds.pole import lower_bound_pole
+
+        pole_cache = None if cache is None else cache.setdefault("pole", {})
+        alt = _bound_dict(lower_bound_pole(M, d, mu_norm, s=s, abar=abar, cache=pole_cache))
+        out["alternatives"] = [dict(out), dict(alt)]
+        if alt["certified"] and (not out["certified"] or mpmath.mpf(alt["value"]) > mpmath.mpf(out["value"])):
+            out.update(alt)
+    return out
 
 
 def _meanfield_polish(M, d, mu_norm, s, abar, starts, maxiter=200):
@@ -85,13 +97,16 @@ def _meanfield_polish(M, d, mu_norm, s, abar, starts, maxiter=200):
 
 
 def compress(M: int, d: int, mu_norm: float, s: float, abar: float = 1.0, *, objective: str = "simplified",
-             restarts: int = 1000, seed: int = 0, progress=None, search=None, bound_cache: dict | None = None) -> dict:
+             restarts: int = 1000, seed: int = 0, progress=None, search=None, bound_cache: dict | None = None,
+             pole_bound: bool = False) -> dict:
     """The JSON-ready result of one instance (see the module docstring).
 
     search: a `SearchResult` of the same (M, mu_norm, s, abar, restarts, seed) computed in
     min(d, M + 1) dimensions (or fewer than d): L~ depends on d only through that span, so the
     instances d = M + 1 and d = 2M share one search; its configurations are padded with zeros.
-    bound_cache: passed to the lower bound, which is also the same for every d >= M + 1."""
+    bound_cache: passed to the lower bound, which is also the same for every d >= M + 1.
+    pole_bound: also try the two-point bound with a pole (`verify.bounds.pole`, 10-40 s, certifies
+    M = 2 so far) and keep the larger certified bound; both are in lower_bound["alternatives"]."""
     for name, v in (("mu_norm", mu_norm), ("s", s), ("abar", abar)):
         if not math.isfinite(v):
             raise InputError(f"{name} must be finite")
@@ -148,7 +163,7 @@ def compress(M: int, d: int, mu_norm: float, s: float, abar: float = 1.0, *, obj
         out["etf"] = None
         out["local_certificate"] = {"certified": False, "min_eigenvalue": None, "status": "no-etf",
                                     "reason": f"no tilted simplex of {M} in d = {d}"}
-    out["lower_bound"] = _lower_bound(M, d, mu_norm, s, abar, bound_cache)
+    out["lower_bound"] = _lower_bound(M, d, mu_norm, s, abar, bound_cache, pole_bound)
     out["verdict"] = _verdict(out, best, etf, objective, best_loss, best_b, best_V, mu, s, abar, d, M)
     return out
 
