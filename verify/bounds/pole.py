@@ -37,28 +37,23 @@ import warnings
 from dataclasses import dataclass
 from fractions import Fraction
 
-import mpmath
 import numpy as np
 
 from verify.bounds._common import PREC, arb_q, finite, flint_prec, int_at_least, solve_suggestion
-from verify.bounds.delsarte import _K64, _ball_str
+from verify.bounds.delsarte import _K64
 from verify.bounds.gegenbauer import gegenbauer_basis64
 from verify.bounds.pole_check import check_neuron_condition, check_pair_below_kernel
 from verify.bounds.tilted import (
     GRID_MS,
     GRID_RATIOS,
-    ONE_SIGN,
     TiltedBound,
     TiltedGrid,
-    _best_etf,
     _check_input,
-    _down,
-    _etf_loss_ball,
+    _finish,
+    bound_grid,
     _target,
-    _up,
 )
 from verify.errors import InputError
-from verify.kernels import ball_bounds
 
 __all__ = [
     "PoleBound",
@@ -483,37 +478,8 @@ def lower_bound_pole(M: int, d: int, mu_norm: float, s: float = 1.0, abar: float
         notes = [f"solver status {prog['status']} (best of {rounds} exchange rounds: {prog['round']})"] + notes
         if cache is not None:
             cache[key] = (prog, cert, chk, notes)
-    notes = list(notes)
-    with flint_prec(PREC):
-        if abar == 0:
-            from flint import arb
-
-            ball, certified, assumptions = arb(0), True, ()
-            notes = ["abar = 0: L~ = |g|^2 >= 0 and g = 0 attains it"]
-        else:
-            certified = chk.ok
-            ball = chk.value if chk.ok else None
-            assumptions = ONE_SIGN
-        if ball is not None:
-            lo, _ = ball_bounds(ball, PREC)
-            value = _ball_str(ball)
-            value64 = _down(lo)
-        else:
-            lo, value64 = None, prog["estimate"]
-            value = (repr(value64), repr(value64))
-            notes.append("not certified: " + "; ".join(chk.reasons))
-        etf_loss = etf_str = gap = rel = None
-        alpha_q = None
-        if d >= M:
-            opt = _best_etf(M, m, s, abar)
-            etf_loss = float(opt.loss)
-            etf_str = mpmath.nstr(opt.loss, 30)
-            alpha_q = Fraction(mpmath.nstr(opt.alpha, 35)) if m > 0 or M == 1 else Fraction(0)
-            alpha_q = max(Fraction(-1), min(Fraction(1), alpha_q))
-            _, E_hi = ball_bounds(_etf_loss_ball(M, m, s, abar, alpha_q), PREC)
-            if lo is not None:
-                gap = _up(max(E_hi - lo, Fraction(0)))
-                rel = gap / etf_loss if etf_loss > 0 else None
+    fin = _finish(chk, M, d, m, s, abar, prog["estimate"] if prog is not None else 0.0, notes)
+    notes, alpha_q = fin.pop("notes"), fin.pop("alpha_q")
     details = {"d_eff": d_eff, "n": n, "kmax": kmax, "notes": tuple(notes)}
     if prog is not None:
         details.update(sdp64=prog["value64"], estimate64=prog["estimate"], excess64=prog["excess"])
@@ -523,35 +489,12 @@ def lower_bound_pole(M: int, d: int, mu_norm: float, s: float = 1.0, abar: float
                        neuron_pieces=chk.neuron.pieces, check_seconds=chk.seconds)
     if alpha_q is not None:
         details["etf_alpha"] = float(alpha_q)
-    return PoleBound(M=M, d=d, mu_norm=m, s=s, abar=abar, value=value, value64=value64, etf_loss=etf_loss,
-                     etf_loss_str=etf_str, gap=gap, relative_gap=rel, certified=bool(certified),
-                     assumptions=tuple(assumptions), method=f"pole-two-point-n{n}-k{kmax}", details=details,
-                     seconds=time.perf_counter() - t0)
+    return PoleBound(M=M, d=d, mu_norm=m, s=s, abar=abar, **fin, method=f"pole-two-point-n{n}-k{kmax}",
+                     details=details, seconds=time.perf_counter() - t0)
 
 
 def lower_bound_pole_grid(Ms=GRID_MS, ratios=GRID_RATIOS, d_rules=("M", "M+1", "2M"), s: float = 1.0,
                           abar: float = 1.0, *, progress=None, **options) -> PoleGrid:
     """`lower_bound_pole` over the issue's grid (as `lower_bound_tilted_grid`; d = M + 1 and 2M share
     d_eff and are solved once). options go to `lower_bound_pole`; progress: callable(PoleBound)."""
-    rules = {"M": lambda M: M, "M+1": lambda M: M + 1, "2M": lambda M: 2 * M}
-    for rname in d_rules:
-        if rname not in rules:
-            raise InputError(f"unknown d rule {rname!r}; use 'M', 'M+1' or '2M'")
-    s = finite("s", s, positive=True)
-    t0 = time.perf_counter()
-    cache: dict = {}
-    out = []
-    for M in Ms:
-        M = int_at_least("M", M, 1)
-        for ratio in ratios:
-            for d in sorted({max(rules[rn](M), 2) for rn in d_rules}):
-                b = lower_bound_pole(M, d, finite("ratio", ratio) * s, s, abar, cache=cache, **options)
-                out.append(b)
-                if progress is not None:
-                    progress(b)
-    gaps = sorted(b.relative_gap for b in out if b.relative_gap is not None)
-    k = sum(b.certified for b in out)
-    return PoleGrid(bounds=tuple(out), certified=k, all_certified=bool(out) and k == len(out),
-                    relative_gap_min=gaps[0] if gaps else None,
-                    relative_gap_median=gaps[len(gaps) // 2] if gaps else None,
-                    relative_gap_max=gaps[-1] if gaps else None, seconds=time.perf_counter() - t0)
+    return bound_grid(lower_bound_pole, PoleGrid, Ms, ratios, d_rules, s, abar, progress, **options)

@@ -441,6 +441,48 @@ def _down(q: Fraction) -> float:
     return f if Fraction(f) <= q else math.nextafter(f, -math.inf)
 
 
+def _finish(chk, M: int, d: int, m: float, s: float, abar: float, fallback64: float, notes: list) -> dict:
+    """The fields a bound reports once its check `chk` (with .ok, .value, .reasons) is done: the
+    ball of the bound (abar = 0: exactly 0), its decimal strings, the assumptions, and the rigorous
+    gap to the best tilted ETF (arb ball of the ETF loss at a rational tilt next to alpha*). Shared
+    by the tilted and the pole bounds; `fallback64` is the float value reported when not certified."""
+    notes = list(notes)
+    with flint_prec(PREC):
+        if abar == 0:
+            from flint import arb
+
+            ball, certified, assumptions = arb(0), True, ()
+            notes = ["abar = 0: L~ = |g|^2 >= 0 and g = 0 attains it"]
+        else:
+            certified = chk.ok
+            ball = chk.value if chk.ok else None
+            assumptions = ONE_SIGN
+        if ball is not None:
+            lo, _ = ball_bounds(ball, PREC)
+            value = _ball_str(ball)
+            value64 = _down(lo)
+        else:
+            lo, value, value64 = None, (repr(fallback64), repr(fallback64)), fallback64
+            notes.append("not certified: " + "; ".join(chk.reasons))
+        etf_loss = etf_str = gap = rel = None
+        alpha_q = None
+        if d >= M:
+            opt = _best_etf(M, m, s, abar)
+            etf_loss = float(opt.loss)
+            etf_str = mpmath.nstr(opt.loss, 30)
+            alpha_q = Fraction(mpmath.nstr(opt.alpha, 35)) if m > 0 or M == 1 else Fraction(0)
+            alpha_q = max(Fraction(-1), min(Fraction(1), alpha_q))
+            _, E_hi = ball_bounds(_etf_loss_ball(M, m, s, abar, alpha_q), PREC)
+            if lo is not None:
+                gap = _up(max(E_hi - lo, Fraction(0)))
+                rel = gap / etf_loss if etf_loss > 0 else None
+            if abs(float(E_hi) - etf_loss) > 1e-20 + 1e-15 * abs(etf_loss):  # pragma: no cover - a bug
+                raise RuntimeError(f"ETF loss in arb {float(E_hi)!r} disagrees with best_etf {etf_loss!r}")
+    return {"value": value, "value64": value64, "etf_loss": etf_loss, "etf_loss_str": etf_str, "gap": gap,
+            "relative_gap": rel, "certified": bool(certified), "assumptions": tuple(assumptions), "notes": notes,
+            "alpha_q": alpha_q}
+
+
 def lower_bound_tilted(M: int, d: int, mu_norm: float, s: float = 1.0, abar: float = 1.0, *, degree: int = 32,
                        grid: int = 1500, solver: str = "CLARABEL", cache: dict | None = None) -> TiltedBound:
     """Certified lower bound on min L~ (module docstring), compared with the best tilted ETF.
@@ -466,49 +508,16 @@ def lower_bound_tilted(M: int, d: int, mu_norm: float, s: float = 1.0, abar: flo
         notes = [f"solver status {status}"] + notes
         if cache is not None:
             cache[key] = (cert, chk, notes, socp64)
-    with flint_prec(PREC):
-        if abar == 0:
-            from flint import arb
-
-            ball, certified, assumptions = arb(0), True, ()
-            notes = ["abar = 0: L~ = |g|^2 >= 0 and g = 0 attains it"]
-        else:
-            certified = chk.ok
-            ball = chk.value if chk.ok else None
-            assumptions = ONE_SIGN
-        if ball is not None:
-            lo, _ = ball_bounds(ball, PREC)
-            value = _ball_str(ball)
-            value64 = _down(lo)
-        else:
-            lo, value, value64 = None, (repr(socp64), repr(socp64)), socp64
-            notes.append("not certified: " + "; ".join(chk.reasons))
-        etf_loss = etf_str = gap = rel = None
-        alpha_q = None
-        if d >= M:
-            opt = _best_etf(M, m, s, abar)
-            etf_loss = float(opt.loss)
-            etf_str = mpmath.nstr(opt.loss, 30)
-            alpha_q = Fraction(mpmath.nstr(opt.alpha, 35)) if m > 0 or M == 1 else Fraction(0)
-            alpha_q = max(Fraction(-1), min(Fraction(1), alpha_q))
-            E_ball = _etf_loss_ball(M, m, s, abar, alpha_q)
-            _, E_hi = ball_bounds(E_ball, PREC)
-            if lo is not None:
-                g = max(E_hi - lo, Fraction(0))
-                gap = _up(g)
-                rel = gap / etf_loss if etf_loss > 0 else None
-            if abs(float(E_hi) - etf_loss) > 1e-20 + 1e-15 * abs(etf_loss):  # pragma: no cover - a bug
-                raise RuntimeError(f"ETF loss in arb {float(E_hi)!r} disagrees with best_etf {etf_loss!r}")
+    fin = _finish(chk, M, d, m, s, abar, socp64, notes)
+    notes, alpha_q = fin.pop("notes"), fin.pop("alpha_q")
     details = {"d_eff": d_eff, "degree": D, "socp64": socp64, "notes": tuple(notes)}
     if cert is not None:
         details.update(p=cert.p, lam=cert.lam, S=chk.S, below_pieces=chk.below.subintervals,
                        above_pieces=chk.above.subintervals, check_seconds=chk.seconds)
     if alpha_q is not None:
         details["etf_alpha"] = float(alpha_q)
-    return TiltedBound(M=M, d=d, mu_norm=m, s=s, abar=abar, value=value, value64=value64, etf_loss=etf_loss,
-                       etf_loss_str=etf_str, gap=gap, relative_gap=rel, certified=bool(certified),
-                       assumptions=tuple(assumptions), method=f"tilted-delsarte-degree-{D}", details=details,
-                       seconds=time.perf_counter() - t0)
+    return TiltedBound(M=M, d=d, mu_norm=m, s=s, abar=abar, **fin, method=f"tilted-delsarte-degree-{D}",
+                       details=details, seconds=time.perf_counter() - t0)
 
 
 @dataclass(frozen=True)
@@ -524,15 +533,29 @@ class TiltedGrid:
     seconds: float
 
 
+D_RULES = {"M": lambda M: M, "M+1": lambda M: M + 1, "2M": lambda M: 2 * M}  # the issue's d for each M
+
+
+def check_d_rules(d_rules) -> dict:
+    """D_RULES, after checking that every name in d_rules is one of its keys (else InputError)."""
+    for rname in d_rules:
+        if rname not in D_RULES:
+            raise InputError(f"unknown d rule {rname!r}; use 'M', 'M+1' or '2M'")
+    return D_RULES
+
+
 def lower_bound_tilted_grid(Ms=GRID_MS, ratios=GRID_RATIOS, d_rules=("M", "M+1", "2M"), s: float = 1.0,
                             abar: float = 1.0, *, degree: int = 32, progress=None) -> TiltedGrid:
     """The issue's grid: M in Ms, d in {M, M + 1, 2M} (d_rules), ||mu|| = ratio * s for ratio in
     ratios. d = M + 1 and d = 2M share d_eff = M + 1, so their programs are solved once.
     progress: optional callable(TiltedBound) called after each instance."""
-    rules = {"M": lambda M: M, "M+1": lambda M: M + 1, "2M": lambda M: 2 * M}
-    for rname in d_rules:
-        if rname not in rules:
-            raise InputError(f"unknown d rule {rname!r}; use 'M', 'M+1' or '2M'")
+    return bound_grid(lower_bound_tilted, TiltedGrid, Ms, ratios, d_rules, s, abar, progress, degree=degree)
+
+
+def bound_grid(bound, grid_cls, Ms, ratios, d_rules, s: float, abar: float, progress=None, **options):
+    """`bound(M, d, ratio * s, s, abar, cache=..., **options)` over the grid, one shared cache (so
+    d = M + 1 and 2M, which share d_eff, are solved once), summarized as a `grid_cls`."""
+    rules = check_d_rules(d_rules)
     s = finite("s", s, positive=True)
     t0 = time.perf_counter()
     cache: dict = {}
@@ -542,13 +565,13 @@ def lower_bound_tilted_grid(Ms=GRID_MS, ratios=GRID_RATIOS, d_rules=("M", "M+1",
         ds = sorted({max(rules[rn](M), 2) for rn in d_rules})
         for ratio in ratios:
             for d in ds:
-                b = lower_bound_tilted(M, d, finite("ratio", ratio) * s, s, abar, degree=degree, cache=cache)
+                b = bound(M, d, finite("ratio", ratio) * s, s, abar, cache=cache, **options)
                 out.append(b)
                 if progress is not None:
                     progress(b)
     gaps = sorted(b.relative_gap for b in out if b.relative_gap is not None)
     n = sum(b.certified for b in out)
-    return TiltedGrid(
+    return grid_cls(
         bounds=tuple(out), certified=n, all_certified=bool(out) and n == len(out),
         relative_gap_min=gaps[0] if gaps else None, relative_gap_median=gaps[len(gaps) // 2] if gaps else None,
         relative_gap_max=gaps[-1] if gaps else None, seconds=time.perf_counter() - t0,

@@ -89,6 +89,7 @@ from verify.errors import InputError
 from verify.errors import finite_number as _finite
 from verify.errors import int_at_least as _int_at_least
 from verify.kernels import Activation, get_activation, kernel_mp
+from verify.search.global_search import PINV_CUTOFF, batched_lbfgs, group_minima, invariants
 
 __all__ = [
     "ETFFamilyOptimum",
@@ -107,7 +108,6 @@ __all__ = [
     "search_general",
 ]
 
-PINV_CUTOFF = 1e-13  # relative eigenvalue cutoff of the b-solve (as in verify.search.global_search)
 MEHLER_NODES = 256  # Gauss-Hermite nodes; beyond ~300 scipy's weights underflow in sqrt(w) h_n
 MEHLER_TERMS = 192  # series terms used; the rest of the N coefficients measure the tail
 MEHLER_TAIL_REL = 1e-13  # largest accepted tail sum_{n >= MEHLER_TERMS} C_n^2 / sum C_n^2
@@ -600,19 +600,9 @@ def etf_family_network(opt: ETFFamilyOptimum, mu) -> tuple[np.ndarray, np.ndarra
 
 
 def general_invariants(b, V, mu, homogeneous: bool) -> np.ndarray:
-    """Permutation- and rotation-invariant description: sorted beta_j = b_j ||v_j||, sorted norms
-    (non-homogeneous only), Gram eigenvalues and sorted entries of the directions, sorted tilts."""
-    nv = np.linalg.norm(V, axis=1)
-    th = V / nv[:, None]
-    G = th @ th.T
-    iu = np.triu_indices(len(b), 1)
-    parts = [np.sort(b * nv), np.linalg.eigvalsh(G), np.sort(G[iu])]
-    if not homogeneous:
-        parts.append(np.sort(nv))
-    mn = float(np.linalg.norm(mu))
-    if mn > 0:
-        parts.append(np.sort(th @ (mu / mn)))
-    return np.concatenate(parts)
+    """`verify.search.global_search.invariants`, with the sorted norms when sigma is not
+    positively homogeneous (then ||v_j|| matters, not only the direction)."""
+    return invariants(b, V, mu, norms=not homogeneous)
 
 
 @dataclass
@@ -698,7 +688,6 @@ def search_general(problem: GeneralProblem, M: int, *, restarts: int = 100, seed
     """
     from threadpoolctl import threadpool_limits
 
-    from verify.search.global_search import batched_lbfgs
 
     M = _int_at_least("M", M, 1)
     restarts = _int_at_least("restarts", restarts, 1)
@@ -760,18 +749,7 @@ def search_general(problem: GeneralProblem, M: int, *, restarts: int = 100, seed
     GN = np.asarray(o["gnorm"], dtype=float)
     conv = GN <= gtol
     B = problem.optimal_b(X)
-    groups: list[list[int]] = []
-    reps: list[np.ndarray] = []
-    for i in np.flatnonzero(conv)[np.argsort(F[conv], kind="stable")]:
-        inv = general_invariants(B[i], X[i], problem.mu, hom)
-        for gi, rep in enumerate(reps):
-            j = groups[gi][0]
-            if abs(F[i] - F[j]) <= dedup_rel * max(1e-3, abs(F[j])) and np.max(np.abs(inv - rep)) <= 1e-4:
-                groups[gi].append(int(i))
-                break
-        else:
-            groups.append([int(i)])
-            reps.append(inv)
+    groups = group_minima(F, conv, lambda i: general_invariants(B[i], X[i], problem.mu, hom), rel=dedup_rel, inv_tol=1e-4)
     minima = []
     for grp in groups:
         i = min(grp, key=lambda k: GN[k])

@@ -394,18 +394,40 @@ def batched_newton(fun, X0: np.ndarray, gnorm, hess, *, gtol: float = 1e-12, ste
 # --------------------------------------------------------------------------------------------
 
 
-def invariants(b: np.ndarray, V: np.ndarray, mu: np.ndarray) -> np.ndarray:
-    """Permutation- and rotation-invariant description of one configuration (see module doc)."""
+def invariants(b: np.ndarray, V: np.ndarray, mu: np.ndarray, norms: bool = False) -> np.ndarray:
+    """Permutation- and rotation-invariant description of one configuration (see module doc);
+    norms: also the sorted ||v_j|| (for activations that are not positively homogeneous)."""
     nv = np.linalg.norm(V, axis=1)
     theta = V / np.where(nv > 0, nv, 1.0)[:, None]
     beta = b * nv
     G = theta @ theta.T
     iu = np.triu_indices(len(b), 1)
     parts = [np.sort(beta), np.linalg.eigvalsh(G), np.sort(G[iu])]
+    if norms:
+        parts.append(np.sort(nv))
     mn = float(np.linalg.norm(mu))
     if mn > 0:
         parts.append(np.sort(theta @ (mu / mn)))
     return np.concatenate(parts)
+
+
+def group_minima(f: np.ndarray, mask: np.ndarray, inv, *, rel: float, inv_tol: float) -> list[list[int]]:
+    """Group the rows in `mask` modulo symmetry, lowest f first: a row joins the first group whose
+    first member has f within rel * max(1e-3, |f|) and invariants inv(i) within inv_tol (max norm).
+    Returns the groups as lists of row indices, each in the order the rows joined."""
+    groups: list[list[int]] = []
+    reps: list[np.ndarray] = []
+    for i in np.flatnonzero(mask)[np.argsort(f[mask], kind="stable")]:
+        vec = inv(i)
+        for gidx, rep in enumerate(reps):
+            j = groups[gidx][0]
+            if abs(f[i] - f[j]) <= rel * max(1e-3, abs(f[j])) and np.max(np.abs(vec - rep)) <= inv_tol:
+                groups[gidx].append(int(i))
+                break
+        else:
+            groups.append([int(i)])
+            reps.append(vec)
+    return groups
 
 
 @dataclass
@@ -527,19 +549,7 @@ def search_simplified(problem: SimplifiedProblem, M: int, *, restarts: int = 100
     gn = np.concatenate([o["gnorm"] for o in outs])
     b = ReducedSimplified(problem).optimal_b(X)
     conv = gn <= gtol
-    # Deduplicate modulo symmetry among converged restarts: by loss, then invariants.
-    groups: list[list[int]] = []
-    reps: list[np.ndarray] = []
-    for i in np.flatnonzero(conv)[np.argsort(f[conv], kind="stable")]:
-        inv = invariants(b[i], X[i], problem.mu)
-        for gidx, rep in enumerate(reps):
-            j = groups[gidx][0]
-            if abs(f[i] - f[j]) <= dedup_rel * max(1e-3, abs(f[j])) and np.max(np.abs(inv - rep)) <= 1e-5:
-                groups[gidx].append(int(i))
-                break
-        else:
-            groups.append([int(i)])
-            reps.append(inv)
+    groups = group_minima(f, conv, lambda i: invariants(b[i], X[i], problem.mu), rel=dedup_rel, inv_tol=1e-5)
     minima = []
     for grp in groups:
         i = min(grp, key=lambda k: gn[k])

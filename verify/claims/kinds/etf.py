@@ -77,7 +77,6 @@ register(Kind(
 # mu != 0: the tilted ETF conjecture on a grid of (M, d, ||mu|| / s)
 # --------------------------------------------------------------------------------------------
 
-_D_RULES = {"M": lambda M: M, "M+1": lambda M: M + 1, "2M": lambda M: 2 * M}
 _OK_VERDICTS = ("etf-best-found", "etf-optimal-certified")
 
 
@@ -97,6 +96,7 @@ def _etf_basin(out: dict) -> float:
 def run_etf_grid(claim, ctx: Context) -> Finding:
     import numpy as np
 
+    from verify.bounds.tilted import check_d_rules
     from verify.objectives.simplified import simplified_problem
     from verify.search.compress import compress
     from verify.search.global_search import search_simplified
@@ -104,11 +104,7 @@ def run_etf_grid(claim, ctx: Context) -> Finding:
     p = claim.parameters
     Ms = list(range(p["M_min"], p["M_max"] + 1))
     rules = list(p["d_rules"])
-    bad = [r for r in rules if r not in _D_RULES]
-    if bad:
-        from verify.errors import InputError
-
-        raise InputError(f"d_rules must be among {sorted(_D_RULES)}, got {bad}")
+    d_of = check_d_rules(rules)
     ratios, s, abar = list(p["ratios"]), p["s"], p["abar"]
     R, seed = p["restarts"], p["seed"]
     done = ctx.load_partial()
@@ -122,7 +118,7 @@ def run_etf_grid(claim, ctx: Context) -> Finding:
         for ratio in ratios:
             m = ratio * s
             for rule in rules:
-                d = _D_RULES[rule](M)
+                d = d_of[rule](M)
                 key = f"{M},{d},{ratio!r}"
                 if key in done:
                     outs.append(done[key])
