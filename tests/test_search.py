@@ -285,3 +285,26 @@ def test_compress_keeps_the_tighter_certified_pole_bound():
     with mpmath.workdps(40):
         assert mpmath.mpf(lb["value"]) <= mpmath.mpf(out["etf"]["loss"])
     assert out["verdict"] == "etf-best-found"
+
+
+def test_etf_grid_rejects_an_unknown_d_rule_at_load(tmp_path, capsys):
+    from verify.cli import main
+
+    with pytest.raises(InputError, match="d_rules"):
+        _grid_claim(tmp_path, d_rules=["3M"])
+    assert main(["run", str(tmp_path / "etf-grid-t.toml"), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("verify: error:") and "3M" in err and len(err.strip().splitlines()) == 1
+
+
+def test_verify_run_exits_nonzero_when_a_checker_fails(tmp_path, capsys):
+    """An empty grid (M_min > M_max) makes the checker fail: the report says "error" with the
+    reason, the other reports are still written, and `verify run` exits 1."""
+    from verify.cli import main
+
+    _grid_claim(tmp_path, M_min=5, M_max=4)
+    out = tmp_path / "out"
+    assert main(["run", str(tmp_path / "etf-grid-t.toml"), "--out", str(out)]) == 1
+    rep = json.loads((out / "etf-grid-t.json").read_text())
+    assert rep["status"] == "error"
+    assert "ended in error: etf-grid-t" in capsys.readouterr().err

@@ -43,6 +43,10 @@ def cmd_run(args) -> int:
         _print_json({"out": str(args.out), "claims": summary})
     else:
         print(f"wrote {len(reports)} reports to {args.out}/ (index: {Path(args.out) / 'index.md'})")
+    errors = [r["id"] for r in reports if r["status"] == "error"]
+    if errors:  # the checker of these claims failed (its report says why): not a verdict, and not a success
+        print(f"verify: {len(errors)} claim(s) ended in error: {', '.join(errors)}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -240,7 +240,9 @@ def run_etf_beyond_relu(claim, ctx: Context) -> Finding:
                    f"tilted ETF): the search is not trusted. " + "; ".join(summary_parts))
     else:
         status = "refuted" if beaten_any else "inconclusive"
-        summary = "; ".join(summary_parts) + f". ReLU control within {control_dev:.1e} of best_etf."
+        has_relu = any(q["activation"] == "relu" for q in points)
+        summary = "; ".join(summary_parts) + (f". ReLU control within {control_dev:.1e} of best_etf." if has_relu
+                                               else ". No ReLU control in this claim.")
     notes.insert(0, "Values are min_b L~(b, V) (b solved exactly). diff = best found - best ETF in float64 with its "
                  "error estimate; diff (mpmath) re-evaluates both at the claim's dps (only where the verdict rests "
                  "on it); |ETF float - mp| validates the float64 path at the ETF. Norms are in units of r = sqrt(||mu||^2 + s^2); "

@@ -255,7 +255,7 @@ def _etf_grid_plots(ctx: Context, outs, Ms, ratios, s, abar) -> None:
 
 register(Kind(
     name="etf-grid",
-    params={"M_min": Param("int", 2), "M_max": Param("int", 10), "d_rules": Param("list[str]", ["M", "M+1", "2M"]),
+    params={"M_min": Param("int", 2), "M_max": Param("int", 10), "d_rules": Param("list[str]", ["M", "M+1", "2M"], choices=("M", "M+1", "2M")),
             "ratios": Param("list[float]", [0.25, 0.5, 1.0, 2.0, 4.0, 8.0]), "s": Param("float", 1.0),
             "abar": Param("float", 1.0), "restarts": Param("int", 1000), "seed": Param("int", 0),
             "pole_M_max": Param("int", 0), "pole_ratio_max": Param("float", 0.0)},
