@@ -14,7 +14,6 @@ Run: python benchmarks/bench_rates.py [--json OUT.json]
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 
@@ -82,9 +81,9 @@ def main(argv=None) -> int:
     print(f"tau^2 at d = {d}: quadrature {tq:.2f} s (~1e-12), one-draw estimate (N = 5000) {te:.2f} s with relative error "
           f"{res['tau2_estimate_rel_err']:.1e}")
     if args.json:
-        from verify.io import atomic_write_text
+        from verify.io import atomic_write_json
 
-        atomic_write_text(args.json, json.dumps(res, indent=2) + "\n")
+        atomic_write_json(args.json, res)
     return 0
 
 

@@ -16,7 +16,6 @@ Run: python benchmarks/bench_search.py [--restarts R] [--json OUT.json]
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 
@@ -94,9 +93,9 @@ def main(argv=None) -> int:
     print(f"mu = 0 grid ({g.pairs} pairs, all certified: {g.all_certified}): certificates {res['mu0_grid_certify_s']:.1f} s; "
           f"plain float LPs (uncertified) {res['mu0_float_lp_s']:.1f} s")
     if args.json:
-        from verify.io import atomic_write_text
+        from verify.io import atomic_write_json
 
-        atomic_write_text(args.json, json.dumps(res, indent=2) + "\n")
+        atomic_write_json(args.json, res)
     return 0
 
 

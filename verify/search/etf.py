@@ -276,34 +276,29 @@ def _mp_alpha(alpha):
     return a
 
 
-def etf_loss_mp(alpha, M: int, mu_norm: float, s: float, abar: float = 1.0, dps: int = 30) -> mpmath.mpf:
-    """`etf_loss` at `dps` digits (alpha: float or mpf, taken exactly; GUARD guard digits)."""
+def _at_dps(dps, M: int, mu_norm: float, s: float, abar: float, part):
+    """part(_MpParts, abar) evaluated with GUARD guard digits, rounded to `dps` digits."""
     M, m, s, abar = _check_problem(M, mu_norm, s, abar)
     dps = _check_dps(dps)
     with mpmath.workdps(dps + GUARD):
-        out = _MpParts(M, m, s).loss(_mp_alpha(alpha), _mp(abar))
+        out = part(_MpParts(M, m, s), _mp(abar))
     with mpmath.workdps(dps):
         return +out
+
+
+def etf_loss_mp(alpha, M: int, mu_norm: float, s: float, abar: float = 1.0, dps: int = 30) -> mpmath.mpf:
+    """`etf_loss` at `dps` digits (alpha: float or mpf, taken exactly; GUARD guard digits)."""
+    return _at_dps(dps, M, mu_norm, s, abar, lambda P, ab: P.loss(_mp_alpha(alpha), ab))
 
 
 def etf_beta_mp(alpha, M: int, mu_norm: float, s: float, abar: float = 1.0, dps: int = 30) -> mpmath.mpf:
     """`etf_beta` at `dps` digits."""
-    M, m, s, abar = _check_problem(M, mu_norm, s, abar)
-    dps = _check_dps(dps)
-    with mpmath.workdps(dps + GUARD):
-        out = _MpParts(M, m, s).beta(_mp_alpha(alpha), _mp(abar))
-    with mpmath.workdps(dps):
-        return +out
+    return _at_dps(dps, M, mu_norm, s, abar, lambda P, ab: P.beta(_mp_alpha(alpha), ab))
 
 
 def etf_stationarity_mp(alpha, M: int, mu_norm: float, s: float, dps: int = 30) -> mpmath.mpf:
     """`etf_stationarity` at `dps` digits."""
-    M, m, s, _ = _check_problem(M, mu_norm, s, 1.0)
-    dps = _check_dps(dps)
-    with mpmath.workdps(dps + GUARD):
-        out = _MpParts(M, m, s).F(_mp_alpha(alpha))
-    with mpmath.workdps(dps):
-        return +out
+    return _at_dps(dps, M, mu_norm, s, 1.0, lambda P, _: P.F(_mp_alpha(alpha)))
 
 
 # --------------------------------------------------------------------------------------------
