@@ -45,9 +45,10 @@ def relu_pair(x: np.ndarray, y: np.ndarray):
     return k, grad_y, a, Kp, xh, yh, rho, nx, ny
 
 
-def relu_pair_hessians(x: np.ndarray, y: np.ndarray):
-    """(H_yy, H_yx) for one pair or a batch: arrays of shape (..., n, n)."""
-    _, _, a, Kp, xh, yh, rho, nx, ny = relu_pair(x, y)
+def relu_pair_hessians(x: np.ndarray, y: np.ndarray, parts=None):
+    """(H_yy, H_yx) for one pair or a batch: arrays of shape (..., n, n). parts: the result of
+    relu_pair(x, y) when the caller has it already (it is not computed again)."""
+    _, _, a, Kp, xh, yh, rho, nx, ny = relu_pair(x, y) if parts is None else parts
     s = np.sqrt(np.maximum(1.0 - rho * rho, 0.0))
     safe = np.where(s > 0, s, 1.0)[..., None]
     e = np.where(s[..., None] > 0, (xh - rho[..., None] * yh) / safe, 0.0)

@@ -83,6 +83,7 @@ class ReducedSimplified:
         self.r = math.sqrt(p.r2)
         self.mu_hat = p.mu / self.m if self.m > 0 else np.zeros_like(p.mu)
         self.T = float(p.target_term())
+        self._consts = {dt: self._constants(dt) for dt in (np.float64, np.longdouble)}
 
     def _constants(self, dt):
         """(pi, m, r, mu_hat, abar, T) in dtype dt (pi and the roots formed in dt)."""
@@ -102,16 +103,19 @@ class ReducedSimplified:
         return (np.sqrt(1.0 - rho * rho) + (pi - np.arccos(rho)) * rho) / (2 * pi)
 
     @staticmethod
-    def _pinv_apply(KG64, rhs):
-        """K^+ rhs (eigenvalues below PINV_CUTOFF of the largest dropped), batched, float64."""
-        lam, Q = np.linalg.eigh(KG64)
+    def _pinv(K64):
+        """(Q, inv): K^+ = Q diag(inv) Q^T, eigenvalues below PINV_CUTOFF of the largest dropped; batched."""
+        lam, Q = np.linalg.eigh(K64)
         keep = lam > PINV_CUTOFF * lam[..., -1:]
-        inv = np.where(keep, 1.0 / np.where(keep, lam, 1.0), 0.0)
-        return (Q @ (inv * (np.swapaxes(Q, -1, -2) @ rhs[..., None])[..., 0])[..., None])[..., 0], (lam, Q, inv)
+        return Q, np.where(keep, 1.0 / np.where(keep, lam, 1.0), 0.0)
+
+    @staticmethod
+    def _apply(Q, inv, rhs):
+        return (Q @ (inv * (np.swapaxes(Q, -1, -2) @ rhs[..., None])[..., 0])[..., None])[..., 0]
 
     def _parts(self, V, extended: bool = False):
         dt = np.longdouble if extended else np.float64
-        pi, m, r, mu_hat, abar, _ = self._constants(dt)
+        pi, m, r, mu_hat, abar, _ = self._consts[dt]
         V = np.asarray(V, dtype=dt)
         nv = np.sqrt(np.einsum("...jd,...jd->...j", V, V))
         theta = V / nv[..., None]
@@ -123,12 +127,13 @@ class ReducedSimplified:
         KG[..., idx, idx] = 0.5
         t = theta @ mu_hat
         c = abar * r * self._K(m * t / r, pi)
-        beta, _ = self._pinv_apply(KG.astype(float), c.astype(float))
+        Q, inv = self._pinv(np.asarray(KG, dtype=float))
+        beta = self._apply(Q, inv, np.asarray(c, dtype=float))
         if extended:  # iterative refinement: residuals in extended precision, corrections in float64
             beta = beta.astype(dt)
             for _ in range(3):
                 res = c - (KG @ beta[..., None])[..., 0]
-                beta = beta + self._pinv_apply(KG.astype(float), res.astype(float))[0]
+                beta = beta + self._apply(Q, inv, res.astype(float))
         return nv, theta, G, A, t, c, beta, (pi, m, r, mu_hat, abar)
 
     def optimal_b(self, V: np.ndarray) -> np.ndarray:
@@ -138,7 +143,7 @@ class ReducedSimplified:
     def value_grad(self, V: np.ndarray, extended: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(f, grad_V f, b*) for V of shape (..., M, d); in extended precision if asked (module doc)."""
         nv, theta, G, A, t, c, beta, (pi, m, r, mu_hat, abar) = self._parts(V, extended)
-        T = self._constants(np.longdouble)[5] if extended else self.T
+        T = self._consts[np.longdouble][5] if extended else self.T
         f = T - np.einsum("...j,...j->...", c, beta)
         Kp = (pi - A) / (2 * pi)
         M = theta.shape[-2]
@@ -166,12 +171,14 @@ class ReducedSimplified:
         p = self.problem
         Vt = np.concatenate([V, np.zeros(batch + (M, 1))], axis=-1)
         U = np.broadcast_to(p.u, Vt.shape)
-        _, gU, *_ = relu_pair(U, Vt)  # g(u, v_j), (..., M, d+1)
-        HyyU, _ = relu_pair_hessians(U, Vt)
+        pU = relu_pair(U, Vt)
+        gU = pU[1]  # g(u, v_j), (..., M, d+1)
+        HyyU, _ = relu_pair_hessians(U, Vt, pU)
         X = np.broadcast_to(V[..., :, None, :], batch + (M, M, d))  # x = v_k
         Y = np.broadcast_to(V[..., None, :, :], X.shape)  # y = v_j
-        Kkj, gKV, *_ = relu_pair(X, Y)
-        Hyy, Hyx = relu_pair_hessians(X, Y)  # [..., k, j]
+        pXY = relu_pair(X, Y)
+        Kkj, gKV = pXY[0], pXY[1]
+        Hyy, Hyx = relu_pair_hessians(X, Y, pXY)  # [..., k, j]
         off = ~np.eye(M, dtype=bool)
         bo = b[..., :, None] * off  # b_k, zero on k == j
         inner_g = np.einsum("...kj,...kjd->...jd", bo, gKV) - p.abar * gU[..., :d]
@@ -188,9 +195,7 @@ class ReducedSimplified:
         HVV[..., jj, jj, :, :] = 2.0 * b[..., None, None] * inner_H + (b * b)[..., None, None] * np.eye(d)
         HVV = np.swapaxes(HVV, -4, -3)  # [..., j, k] blocks: row v_j, column v_k (H_yx(v_k, v_j) at [k, j])
         HVV = np.swapaxes(HVV, -3, -2).reshape(batch + (M * d, M * d))
-        lam, Q = np.linalg.eigh(Hbb)
-        keep = lam > PINV_CUTOFF * lam[..., -1:]
-        inv = np.where(keep, 1.0 / np.where(keep, lam, 1.0), 0.0)
+        Q, inv = self._pinv(Hbb)
         W = np.swapaxes(Q, -1, -2) @ HbV  # (..., M, M d)
         H = HVV - np.swapaxes(W, -1, -2) @ (inv[..., :, None] * W)
         return 0.5 * (H + np.swapaxes(H, -1, -2))
