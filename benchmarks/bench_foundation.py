@@ -40,8 +40,8 @@ def naive_relu_matrix(A, B):
 
 def main(argv=None) -> int:
     from verify.kernels import get_activation, kernel_matrix, kernel_mp
-    from verify.networks import TargetLaw, TwoLayerNetwork
-    from verify.objectives import loss, loss_monte_carlo
+    from verify.model.networks import TargetLaw, TwoLayerNetwork
+    from verify.model import loss, loss_monte_carlo
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--json", help="also write the figures to this file")

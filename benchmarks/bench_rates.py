@@ -1,11 +1,11 @@
 """Rate-measurement benchmarks, each next to the naive alternative run in the same process.
 
 1. The exact L_N of one target draw at the N grid of the full finite-N claim (100 ... 20000,
-   eight widths, d = 64, M = 4): one nested pass over K_WW (`verify.objectives.nested`) against
-   a separate exact evaluation at each width (`verify.objectives.loss` on each prefix).
+   eight widths, d = 64, M = 4): one nested pass over K_WW (`verify.model.nested`) against
+   a separate exact evaluation at each width (`verify.model.loss` on each prefix).
 2. L_inf(b, V) for the tilted ETF (M = 3, ||mu|| = s = 1) at d = 4096: the float64 quadrature
    against the 25-digit mpmath path (which the claims use only to re-check verdicts).
-3. tau^2(b, V) at d = 256 (the quadrature of `verify.objectives.fluctuations`) against the
+3. tau^2(b, V) at d = 256 (the quadrature of `verify.model.fluctuations`) against the
    unbiased U-statistic estimate from one draw of width 5000 (its cost and its relative error).
 
 Run: python benchmarks/bench_rates.py [--json OUT.json]
@@ -28,9 +28,9 @@ def timed(fn):
 
 def main(argv=None) -> int:
     from verify.claims.kinds.rates import compressed_for
-    from verify.networks import TargetLaw, TwoLayerNetwork
-    from verify.objectives import loss, mean_field_problem, tau2
-    from verify.objectives.nested import prefix_losses, prefix_terms
+    from verify.model.networks import TargetLaw, TwoLayerNetwork
+    from verify.model import loss, mean_field_problem, tau2
+    from verify.model.nested import prefix_losses, prefix_terms
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--json", help="also write the figures to this file")
@@ -54,7 +54,7 @@ def main(argv=None) -> int:
     print(f"L_N at {len(Ns)} widths up to {Ns[-1]} (d = {d}): nested pass {t_nested:.2f} s (with row sums for the estimators), "
           f"separate exact losses {t_naive:.2f} s; max relative difference {res['nested_max_rel_diff']:.1e}")
 
-    from verify.search.etf import best_etf, etf_network
+    from verify.model.etf import best_etf, etf_network
 
     d = 4096
     mu = np.zeros(d)

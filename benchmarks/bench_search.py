@@ -25,7 +25,7 @@ import numpy as np
 def main(argv=None) -> int:
     from scipy import optimize
 
-    from verify.objectives import simplified_problem
+    from verify.model import simplified_problem
     from verify.search.global_search import random_directions, search_simplified
 
     ap = argparse.ArgumentParser()
@@ -79,7 +79,7 @@ def main(argv=None) -> int:
     print(f"plain scipy L-BFGS-B loop: {args.plain} restarts in {tp:.1f} s = {res['scipy_restarts_per_min']:.0f}/min; "
           f"{n_ok} reached |grad| <= 1e-12; best {best:.15g}; stops: {reasons}")
 
-    from verify.bounds import certify_mu0_grid, delsarte_lp
+    from verify.certify import certify_mu0_grid, delsarte_lp
 
     t0 = time.perf_counter()
     g = certify_mu0_grid(range(2, 17), range(1, 18), method="tangent-line")

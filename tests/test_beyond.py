@@ -1,4 +1,4 @@
-"""verify.search.general and the etf-beyond-relu kind: L~ for general activations, its gradient,
+"""verify.kernels.pairs, verify.model.general, verify.search.general and the etf-beyond-relu kind: L~ for general activations, its gradient,
 the tilted-ETF family, and the verdict logic.
 
 Tiers (STYLE.md): reference values (the suite's mpmath quadrature, 20-30 digits), consistency
@@ -15,22 +15,14 @@ import numpy as np
 import pytest
 from scipy import special
 
-from tests.conftest import assert_close
+from conftest import assert_close
 from verify.errors import InputError
 from verify.kernels import Activation, kernel, kernel_mp
-from verify.objectives.simplified import SimplifiedProblem
-from verify.search.etf import best_etf
-from verify.search.general import (
-    GeneralProblem,
-    best_etf_family,
-    etf_family_value,
-    etf_family_value_mp,
-    gelu_kernel64,
-    gelu_kernel_grad64,
-    gelu_kernel_mp,
-    pair_kernel,
-    search_general,
-)
+from verify.model.simplified import SimplifiedProblem
+from verify.model.etf import best_etf
+from verify.kernels.pairs import gelu_kernel64, gelu_kernel_grad64, gelu_kernel_mp, pair_kernel
+from verify.model.general import GeneralProblem, best_etf_family, etf_family_value, etf_family_value_mp
+from verify.search.general import search_general
 
 
 def _triples(n, seed, qmax=6.0):
@@ -234,13 +226,13 @@ def test_relu_family_matches_best_etf(M, m):
 
 
 def test_family_value_is_the_loss_of_its_network():
-    from verify.search.general import etf_family_network
+    from verify.model.general import etf_family_network
 
     M = 3
     mu = _mu(4, 1.5)
     prob = GeneralProblem(mu, 1.0, 1.0, "gelu")
     f, bb = etf_family_value(prob, M, 2.3, 0.6)
-    from verify.search.general import ETFFamilyOptimum
+    from verify.model.general import ETFFamilyOptimum
 
     opt = ETFFamilyOptimum(M, 2.3, 0.6, float(bb), float(bb) * 2.3, 0.0, float(f), (0.1, 10), False, False, 0)
     b, V = etf_family_network(opt, mu)

@@ -1,4 +1,4 @@
-"""The certified two-point bound with a pole at hat(mu) (verify.bounds.pole): below the best tilted
+"""The certified two-point bound with a pole at hat(mu) (verify.certify.pole): below the best tilted
 ETF and above the certified tilted (Delsarte) bound, below random one-signed configurations,
 tampered certificates rejected, exact helpers, input validation. One instance (M = 2, d = 2,
 ||mu|| = 1) is solved and certified once (about 10-20 s) and shared."""
@@ -13,13 +13,13 @@ import numpy as np
 import pytest
 from scipy.optimize import nnls
 
-from verify.bounds import PoleBound, lower_bound_pole, verify_pole_certificate
-from verify.bounds.pole import PoleCertificate, _ldl_pivots, _solve_exact
-from verify.bounds.pole_check import check_neuron_condition, diagonal_polynomial
-from verify.bounds.tilted import ONE_SIGN, TiltedBound, lower_bound_tilted
+from verify.certify import PoleBound, lower_bound_pole, verify_pole_certificate
+from verify.certify.pole import PoleCertificate, _ldl_pivots, _solve_exact
+from verify.certify.pole_check import check_neuron_condition, diagonal_polynomial
+from verify.certify.tilted import ONE_SIGN, TiltedBound, lower_bound_tilted
 from verify.errors import InputError
 from verify.kernels import kernel
-from verify.objectives.simplified import SimplifiedProblem
+from verify.model.simplified import SimplifiedProblem
 
 _CACHE: dict = {}
 

@@ -1,6 +1,6 @@
-"""Certified lower bounds on L~ for mu != 0 (verify.bounds.tilted): against the best tilted ETF,
+"""Certified lower bounds on L~ for mu != 0 (verify.certify.tilted): against the best tilted ETF,
 random configurations with their best one-signed weights, tampered certificates, the mu -> 0
-limit (the mu = 0 bounds of verify.bounds), and input validation."""
+limit (the mu = 0 bounds of verify.certify), and input validation."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from scipy.optimize import nnls
 
-from verify.bounds import certify_mu0
-from verify.bounds.tilted import (
+from verify.certify import certify_mu0
+from verify.certify.tilted import (
     ONE_SIGN,
     TiltedCertificate,
     check_above_tilted_kernel,
@@ -22,8 +22,9 @@ from verify.bounds.tilted import (
     verify_tilted_certificate,
 )
 from verify.errors import InputError
-from verify.kernels import ball_bounds, kernel
-from verify.objectives.simplified import SimplifiedProblem
+from verify.kernels import kernel
+from verify.numbers.precision import ball_bounds
+from verify.model.simplified import SimplifiedProblem
 
 INSTANCES = [(2, 2, 0.25), (3, 4, 1.0), (4, 4, 2.0), (5, 10, 8.0)]
 _CACHE: dict = {}
@@ -97,7 +98,9 @@ def test_certificate_round_trip_and_tampering():
     ok = verify_tilted_certificate(cert)
     assert ok.ok and ok.reasons == ()
     lo, _ = ball_bounds(ok.value, 128)
-    assert lo == Fraction(b.value[0]) or abs(float(lo) - b.value64) < 1e-25
+    # value64 is the round-to-nearest float of the bound and lo the exact lower end of a 128-bit
+    # ball (width ~1e-36): both round to floats at most one spacing apart, never closer by design.
+    assert lo == Fraction(b.value[0]) or abs(float(lo) - b.value64) <= math.ulp(b.value64)
     # p pushed above K (p_0 + 1e-6): the interval check finds the violation
     p = list(cert.p)
     p[0] += Fraction(1, 10**6)
@@ -192,7 +195,7 @@ def test_pole_sdp_float_exploration_is_near_the_etf():
     # Float only (docs/bounds-mu.md section 5): NOT a bound. On a fine grid the two-point
     # relaxation with a pole lands within 0.1 % of the ETF (above it, by grid discretization), far
     # closer than the certified Delsarte bound (gap 8.8 % here).
-    from verify.bounds.pole import pole_sdp64
+    from verify.certify.pole import pole_sdp64
 
     v, status = pole_sdp64(2, 2, 1.0, nt=121)
     etf = _bound(2, 2, 1.0).etf_loss

@@ -1,4 +1,4 @@
-"""The local certificate of the tilted simplex ETF (verify.search.certificate; MATH.md sections 5-7).
+"""The local certificate of the tilted simplex ETF (verify.certify.local; MATH.md sections 5-7).
 
 Tiers: certified instances (mu != 0 in d = M, M + 1, 2M; mu = 0; M = 1), consistency of the arb
 derivatives with the float64 `SimplifiedProblem` and of the certified bounds with numpy's
@@ -17,10 +17,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from verify.errors import InputError
-from verify.kernels import flint_prec
-from verify.objectives.simplified import SimplifiedProblem, simplified_problem
-from verify.search import best_etf, etf_network, etf_stationarity_mp, tilted_etf
-from verify.search.certificate import (
+from verify.numbers.precision import flint_prec
+from verify.model.simplified import SimplifiedProblem, simplified_problem
+from verify.model.etf import best_etf, etf_network, etf_stationarity_mp, tilted_etf
+from verify.certify.local import (
     _etf_arb,
     _generators,
     _perp_basis,

@@ -176,7 +176,7 @@ def test_interrupted_run_keeps_previous_report(monkeypatch, capsys, tmp_path):
     before = (out / "loss-vs-mpmath.json").read_bytes()
     claim.write_text(FAST_CLAIM.read_text().replace("seeds = [21, 22, 23]", "seeds = [21, 22]"))
 
-    import verify.claims.runner as runner
+    import verify.reports.runner as runner
 
     def boom(*a, **k):
         raise KeyboardInterrupt
@@ -201,7 +201,7 @@ def test_self_term_memory_stays_within_budget(monkeypatch):
     """Blocked L_N: the temporaries stay under the budget whatever N is (tracemalloc sees numpy)."""
     import tracemalloc
 
-    import verify.objectives.finite as finite
+    import verify.model.finite as finite
     from verify.kernels import get_activation, kernel_matrix
 
     rng = np.random.default_rng(5)

@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 from conftest import assert_close
 
-import verify.bounds
+import verify.certify
 from verify.claims.kinds.codes import pairs_of, phi_value_mp, row_verdict
 from verify.claims.result import Context
 from verify.claims.schema import load_claim
 from verify.errors import InputError
-from verify.objectives import simplified_problem
+from verify.model import simplified_problem
 from verify.search.global_search import ReducedSimplified, random_directions
 from verify.search.structure import _cell24, _one_per_line, describe_code
 
@@ -215,13 +215,13 @@ def test_kind_refutes_when_a_bound_exceeds_the_value_found(tmp_path, monkeypatch
     """The verdict can fail: an LP bound raised above the true minimum (a simulated bug) must give refuted."""
     from verify.claims.kinds import KINDS
 
-    real = verify.bounds.certify_mu0
+    real = verify.certify.certify_mu0
 
     def wrong(M, d, abar=1.0, s=1.0, **kw):
         c = real(M, d, abar, s, **kw)
         return dataclasses.replace(c, lower_bound=c.lower_bound + Fraction(1, 1000)) if kw.get("method") == "lp" else c
 
-    monkeypatch.setattr(verify.bounds, "certify_mu0", wrong)
+    monkeypatch.setattr(verify.certify, "certify_mu0", wrong)
     claim = _claim(tmp_path)
     f = KINDS["beyond-simplex-table"].run(claim, Context(claim.id, None, False))
     assert f.status == "refuted" and f.figures["min_margin"] < -1e-4

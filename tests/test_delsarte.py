@@ -15,7 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from scipy.optimize import minimize, nnls
 
-from verify.bounds import (
+from verify.certify import (
     bound_from_A,
     certify_mu0,
     certify_mu0_grid,
@@ -25,7 +25,7 @@ from verify.bounds import (
     simplex_A,
     tangent_line,
 )
-from verify.bounds.gegenbauer import (
+from verify.certify.gegenbauer import (
     derivative_bound_at_one,
     gegenbauer_basis64,
     harmonic_dim,
@@ -35,12 +35,13 @@ from verify.bounds.gegenbauer import (
     times_t,
     to_monomials,
 )
-from verify.bounds.interval import relu_dK_arb, relu_K_arb
-from verify.bounds.signfree import signfree_bound
+from verify.certify.interval import relu_dK_arb, relu_K_arb
+from verify.certify.signfree import signfree_bound
 from verify.errors import InputError
-from verify.kernels import ball_bounds, kernel, kernel_arb, mpf_to_fraction
-from verify.objectives.simplified import SimplifiedProblem
-from verify.search import best_etf
+from verify.kernels import kernel, kernel_arb
+from verify.numbers.precision import ball_bounds, mpf_to_fraction
+from verify.model.simplified import SimplifiedProblem
+from verify.model.etf import best_etf
 
 PREC = 128
 
@@ -242,7 +243,7 @@ def test_random_configurations_respect_the_bounds(M, d):
 @pytest.mark.parametrize("M, d", [(4, 3), (6, 5)])
 def test_near_simplex_configurations_respect_the_bound(M, d):
     """Small perturbations of the simplex (where the bound is tight) stay above it."""
-    from verify.search import tilted_etf
+    from verify.model.etf import tilted_etf
 
     rng = np.random.default_rng(7)
     S = tilted_etf(M, d, np.zeros(d), 0.0)

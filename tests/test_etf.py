@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 from conftest import assert_close
 from verify.errors import InputError
 from verify.kernels import kernel_mp
-from verify.objectives.simplified import SimplifiedProblem, simplified_problem
-from verify.search import (
+from verify.model.simplified import SimplifiedProblem, simplified_problem
+from verify.model.etf import (
     best_etf,
     etf_beta,
     etf_loss,

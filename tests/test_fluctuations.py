@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from verify.kernels import kernel
-from verify.objectives.fluctuations import tau2
-from verify.objectives.meanfield import mean_field_problem
+from verify.model.fluctuations import tau2
+from verify.model.meanfield import mean_field_problem
 
 
 def _config(d, seed, M=3):

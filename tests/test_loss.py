@@ -1,4 +1,4 @@
-"""Tests of verify.objectives (the exact finite-N loss, MATH.md section 3) and verify.networks
+"""Tests of verify.model (the exact finite-N loss, MATH.md section 3) and verify.model.networks
 (the target law, section 1).
 
 Consistency: the float64 loss against Monte Carlo over x (statistical, 4 standard errors) and
@@ -17,11 +17,11 @@ import numpy as np
 import pytest
 from conftest import assert_close
 
-import verify.objectives.finite as finite
+import verify.model.finite as finite
 from verify.errors import InputError
 from verify.kernels import get_activation, kernel_matrix
-from verify.networks import XI_LAWS, TargetLaw, TwoLayerNetwork
-from verify.objectives import (
+from verify.model.networks import XI_LAWS, TargetLaw, TwoLayerNetwork
+from verify.model import (
     LossTerms,
     loss,
     loss_and_grad_relu,

@@ -14,10 +14,10 @@ from conftest import assert_close
 
 from verify.errors import InputError
 from verify.kernels import kernel
-from verify.networks import TargetLaw, TwoLayerNetwork
-from verify.objectives.finite import loss
-from verify.objectives.meanfield import MeanFieldProblem, mean_field_problem
-from verify.objectives.simplified import simplified_problem
+from verify.model.networks import TargetLaw, TwoLayerNetwork
+from verify.model.finite import loss
+from verify.model.meanfield import MeanFieldProblem, mean_field_problem
+from verify.model.simplified import simplified_problem
 
 # The float64 path is accurate to ~1e-15 relative (module docstring); the suite asks for 12 digits.
 RTOL = 1e-12
@@ -285,7 +285,7 @@ def test_monte_carlo_full_vectors_small_d():
 @pytest.mark.parametrize("act,seeds", [("erf", 4000), ("relu", 1500)])
 def test_bias_of_the_finite_N_loss(act, seeds):
     """E L_N(b, V) = L_inf(b, V) + (D - S_inf) / N with random a (var_a > 0): exact L_N of sampled
-    targets (`verify.objectives.finite.loss`), d = 8, N = 20, 4 standard errors."""
+    targets (`verify.model.finite.loss`), d = 8, N = 20, 4 standard errors."""
     d, N = 8, 20
     law = TargetLaw(d, mu=0.9 * np.eye(d)[0], s=1.3, abar=1.2, var_a=0.5, activation=act)
     P = MeanFieldProblem.from_target_law(law)

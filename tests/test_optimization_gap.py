@@ -20,9 +20,9 @@ from verify.claims.kinds.optimization import (
 from verify.claims.result import Context
 from verify.claims.schema import load_claim
 from verify.errors import InputError
-from verify.networks import TargetLaw, TwoLayerNetwork
-from verify.objectives import loss, loss_and_grad_relu, self_term
-from verify.search import best_etf, etf_network
+from verify.model.networks import TargetLaw, TwoLayerNetwork
+from verify.model import loss, loss_and_grad_relu, self_term
+from verify.model.etf import best_etf, etf_network
 
 EPS = np.finfo(float).eps
 

@@ -10,10 +10,10 @@ import pytest
 
 from verify.errors import InputError
 from verify.kernels import get_activation, kernel_matrix
-from verify.networks import TargetLaw, TwoLayerNetwork
-from verify.objectives import loss
-from verify.objectives.nested import prefix_losses, prefix_terms
-from verify.stats import ks_normal, mean_interval, power_fit, simultaneous_z, variance_interval
+from verify.model.networks import TargetLaw, TwoLayerNetwork
+from verify.model import loss
+from verify.model.nested import prefix_losses, prefix_terms
+from verify.numbers.stats import ks_normal, mean_interval, power_fit, simultaneous_z, variance_interval
 
 # ---------------------------------------------------------------------------------------------
 # statistics
@@ -76,7 +76,7 @@ def test_simultaneous_z_and_ks():
 
 @pytest.mark.parametrize("act", ["relu", "erf", "leaky_relu(alpha=0.2)"])
 def test_prefix_losses_equal_direct_losses(act, monkeypatch):
-    import verify.objectives.finite as finite
+    import verify.model.finite as finite
 
     monkeypatch.setattr(finite, "MEMORY_BUDGET", 2**18)  # small blocks: grid points straddle blocks
     d = 12
@@ -151,7 +151,7 @@ def test_estimators_are_exactly_unbiased(d, var_a):
 
 def test_estimators_against_quadrature_gaussian():
     """For gaussian xi the estimates from independent draws agree with the quadratures (4 SE)."""
-    from verify.objectives import mean_field_problem, tau2
+    from verify.model import mean_field_problem, tau2
 
     d = 10
     mu = np.zeros(d)
@@ -188,7 +188,7 @@ def test_c1_estimates_recovers_constant():
 
 def test_compressed_for_is_the_same_network_for_every_d():
     from verify.claims.kinds.rates import compressed_for
-    from verify.objectives import simplified_problem
+    from verify.model import simplified_problem
 
     cfg = dict(name="r", kind="random", activation="relu", M=4, mu_norm=1.0, s=1.0, abar=1.0, var_a=0.0, seed=7, k=5)
     vals = []
@@ -247,7 +247,7 @@ def test_finite_n_rate_runs_and_verifies(tmp_path, xi):
 def test_finite_n_rate_detects_a_wrong_bias(tmp_path, monkeypatch):
     """A claim that must fail: the bias coefficient is replaced by three times its value, and
     the simultaneous intervals reject it (then the re-test on fresh targets confirms: refuted)."""
-    from verify.objectives.meanfield import MeanFieldProblem
+    from verify.model.meanfield import MeanFieldProblem
 
     true = MeanFieldProblem.bias_coefficient
     monkeypatch.setattr(MeanFieldProblem, "bias_coefficient", lambda self: 3.0 * true(self))
@@ -273,7 +273,7 @@ def test_tau2_rate_d_verifies_and_detects_a_wrong_exponent(tmp_path, monkeypatch
     (the quadrature patched to multiply by sqrt(d)) is refuted."""
     import dataclasses
 
-    import verify.objectives.fluctuations as fl
+    import verify.model.fluctuations as fl
 
     body = ('kind = "tau2-rate-d"\nexpected_status = "verified"\n[method]\ndescription = "t"\n[parameters]\n'
             'ds = [32, 128, 512]\nfit_dmin = 32\n'

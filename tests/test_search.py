@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from verify.errors import InputError
-from verify.objectives import simplified_problem
-from verify.search import best_etf, etf_network
+from verify.model import simplified_problem
+from verify.model.etf import best_etf, etf_network
 from verify.search.global_search import ReducedSimplified, batched_lbfgs, invariants, random_directions, search_simplified
 from verify.search.structure import classify
 
@@ -216,7 +216,7 @@ def _grid_claim(tmp_path, **params):
 def test_compress_with_a_shared_search_equals_its_own_search():
     """d = 2M reuses the search run in d = M + 1 dimensions: same best value and structure as a
     search run in d = 2M itself (the search reduces to the span either way)."""
-    from verify.search.compress import compress
+    from verify.pipeline.compress import compress
 
     M, m = 3, 2.0
     shared = search_simplified(simplified_problem(M + 1, m, 1.0), M, restarts=150, seed=4)
@@ -253,10 +253,10 @@ def test_etf_grid_kind_refutes_a_wrong_etf(tmp_path, monkeypatch):
     alpha* moved by 0.05), the search finds configurations below it and the claim is refuted."""
     import dataclasses as dc
 
-    import verify.search.compress as comp
+    import verify.pipeline.compress as comp
     from verify.claims.kinds import KINDS
     from verify.claims.result import Context
-    from verify.search.etf import etf_loss_mp
+    from verify.model.etf import etf_loss_mp
 
     real = comp.best_etf
 
@@ -275,7 +275,7 @@ def test_etf_grid_kind_refutes_a_wrong_etf(tmp_path, monkeypatch):
 def test_compress_keeps_the_tighter_certified_pole_bound():
     """M = 2, ||mu||/s = 0.5: the two-point bound certifies and is tighter than the tilted Delsarte
     bound (gap ~7e-5 against ~0.14 relative); compress keeps it and reports both."""
-    from verify.search.compress import compress
+    from verify.pipeline.compress import compress
 
     out = compress(2, 2, 0.5, 1.0, restarts=100, seed=0, pole_bound=True)
     lb = out["lower_bound"]

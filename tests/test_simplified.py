@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from verify.errors import InputError
-from verify.networks import TwoLayerNetwork
-from verify.objectives import loss
-from verify.objectives.simplified import SimplifiedProblem, simplified_problem
+from verify.model.networks import TwoLayerNetwork
+from verify.model import loss
+from verify.model.simplified import SimplifiedProblem, simplified_problem
 
 
 def _config(seed, M=3, d=4):

@@ -30,7 +30,7 @@ def _print_json(obj) -> None:
 
 
 def cmd_run(args) -> int:
-    from verify.claims.runner import run_claims
+    from verify.reports.runner import run_claims
     from verify.claims.schema import load_all
 
     claims = load_all(args.paths)
@@ -51,7 +51,7 @@ def cmd_run(args) -> int:
 
 
 def cmd_check(args) -> int:
-    from verify.claims.runner import compare, run_claims
+    from verify.reports.runner import compare, run_claims
     from verify.claims.schema import load_all
 
     claims = [c for c in load_all(args.paths) if c.profile == "quick"]
@@ -101,7 +101,8 @@ def _directed(value, digits: int, up: bool) -> str:
 def cmd_kernel(args) -> int:
     import mpmath
 
-    from verify.kernels import ball_bounds, get_activation, kernel_arb, kernel_mp
+    from verify.kernels import get_activation, kernel_arb, kernel_mp
+    from verify.numbers.precision import ball_bounds
 
     act = get_activation(args.activation, **_parse_params(args.param))
     kv = kernel_mp(act, args.q1, args.q2, args.c, args.dps)
@@ -145,8 +146,8 @@ def _load_npz(path: str, keys: tuple[str, str], what: str):
 
 
 def cmd_loss(args) -> int:
-    from verify.networks import TwoLayerNetwork
-    from verify.objectives import loss
+    from verify.model.networks import TwoLayerNetwork
+    from verify.model import loss
 
     a, W = _load_npz(args.target, ("a", "W"), "target")
     b, V = _load_npz(args.compressed, ("b", "V"), "compressed")
@@ -162,9 +163,9 @@ def cmd_loss(args) -> int:
 
 def cmd_meanfield(args) -> int:
 
-    from verify.objectives.fluctuations import tau2
-    from verify.objectives.meanfield import mean_field_problem
-    from verify.objectives.simplified import simplified_problem
+    from verify.model.fluctuations import tau2
+    from verify.model.meanfield import mean_field_problem
+    from verify.model.simplified import simplified_problem
 
     for name in ("mu_norm", "s", "abar", "var_a"):
         v = getattr(args, name)
@@ -190,7 +191,7 @@ def cmd_meanfield(args) -> int:
 
 
 def cmd_compress(args) -> int:
-    from verify.search.compress import compress
+    from verify.pipeline.compress import compress
 
     def progress(msg):
         print(f"verify compress: {msg}", file=sys.stderr, flush=True)

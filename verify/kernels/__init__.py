@@ -20,6 +20,7 @@ import mpmath
 import numpy as np
 
 from verify.errors import InputError
+from verify.numbers.precision import flint_prec
 from verify.kernels.activations import NAMES, Activation, get_activation, parse_label
 from verify.kernels.matrix import kernel_block, kernel_matrix, row_norms_sq
 from verify.kernels.quadrature import kernel_quad64, kernel_quad_mp
@@ -32,9 +33,6 @@ __all__ = [
     "get_activation",
     "kernel",
     "kernel_arb",
-    "ball_bounds",
-    "flint_prec",
-    "mpf_to_fraction",
     "kernel_block",
     "kernel_matrix",
     "kernel_mp",
@@ -139,26 +137,6 @@ def kernel_mp(act: Activation | str, q1, q2, c, dps: int = 30, *, method: str = 
         return KernelValue(+value, dps, method, None if err is None else +err)
 
 
-class flint_prec:
-    """Set python-flint's working precision (bits) for a block and always restore it (the
-    counterpart of mpmath.workprec); every ball computation of the suite runs inside one."""
-
-    def __init__(self, bits: int):
-        self.bits = int(bits)
-
-    def __enter__(self):
-        from flint import ctx
-
-        self.old = ctx.prec
-        ctx.prec = self.bits
-        return self
-
-    def __exit__(self, *exc):
-        from flint import ctx
-
-        ctx.prec = self.old
-
-
 def kernel_arb(act: Activation | str, q1, q2, c, prec: int = 128):
     """An arb ball (python-flint) containing k_sigma(q1, q2, c), computed at `prec` bits.
 
@@ -184,24 +162,3 @@ def kernel_arb(act: Activation | str, q1, q2, c, prec: int = 128):
         if not any(isinstance(v, arb) for v in (q1, q2, c)):
             _check_exact(*(_as_fraction(v) for v in (q1, q2, c)))
         return act.k_arb(*args)
-
-
-def ball_bounds(ball, prec: int) -> tuple[Fraction, Fraction]:
-    """Exact rational lower and upper bounds of an arb ball (computed at `prec` bits, rounded outward)."""
-    with flint_prec(prec):
-        out = []
-        for end in (ball.lower(), ball.upper()):
-            man, exp = end.mid().man_exp()
-            out.append(Fraction(int(man)) * Fraction(2) ** int(exp))
-        return out[0], out[1]
-
-
-def mpf_to_fraction(x) -> Fraction:
-    """The exact rational value of a finite mpmath number."""
-    if not isinstance(x, mpmath.mpf):
-        x = mpmath.mpf(x)  # ints, floats and Fractions convert exactly
-    sign, man, exp, _ = x._mpf_
-    if not man and exp:  # mpmath encodes inf and nan with a zero mantissa and nonzero exponent
-        raise InputError("not a finite number")
-    value = Fraction(int(man)) * Fraction(2) ** int(exp)
-    return -value if sign else value

@@ -44,7 +44,7 @@ import numpy as np
 from scipy import special
 
 from verify.errors import InputError
-from verify.kernels._exact import det_gram, g_scaled
+from verify.numbers.exact import det_gram, g_scaled
 
 TWO_PI = 2.0 * math.pi
 

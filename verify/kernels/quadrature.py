@@ -37,7 +37,7 @@ import mpmath
 import numpy as np
 
 from verify.errors import InputError
-from verify.kernels._exact import det_gram
+from verify.numbers.exact import det_gram
 from verify.kernels.activations import Activation, _prepare_mp
 
 FLOAT64_T = 40.0  # -log of the targeted float64 discretization error, exp(-40) = 4e-18

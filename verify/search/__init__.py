@@ -1,30 +1,4 @@
-"""Searches over configurations of the compressed network (MATH.md section 6): the tilted simplex
-ETF family for ReLU and its best member."""
-
-from verify.search.etf import (
-    ETFOptimum,
-    best_etf,
-    etf_beta,
-    etf_beta_mp,
-    etf_loss,
-    etf_loss_mp,
-    etf_network,
-    etf_stationarity,
-    etf_stationarity_mp,
-    etf_t,
-    tilted_etf,
-)
-
-__all__ = [
-    "ETFOptimum",
-    "best_etf",
-    "etf_beta",
-    "etf_beta_mp",
-    "etf_loss",
-    "etf_loss_mp",
-    "etf_network",
-    "etf_stationarity",
-    "etf_stationarity_mp",
-    "etf_t",
-    "tilted_etf",
-]
+"""Searches over configurations of the compressed network (MATH.md section 6): the batched global
+search of L~ for ReLU (`global_search`), the search for other activations (`general`), recognition
+of ETF and spherical-code structure (`structure`) and the local minimizer of the finite-N loss
+(`finite_local`). The ETF family itself is a model (`verify.model.etf`)."""

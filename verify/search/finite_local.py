@@ -4,7 +4,7 @@ r"""Local minimization of the exact finite-N loss L_N for ReLU (MATH.md section 
 gradient and analytic Hessian computed from the N x M cross terms only (the target term
 u^T K_WW u is passed in once). `minimize_finite` runs rounds of L-BFGS-B, Levenberg-Marquardt
 steps with the Hessian, and a negative-curvature step when an end point is a saddle.
-The library paths `verify.objectives.loss` / `loss_and_grad_relu` are the reference: callers
+The library paths `verify.model.loss` / `loss_and_grad_relu` are the reference: callers
 re-evaluate reported values with them (this twin is a few times faster for repeated calls:
 no thread-pool dispatch, one BLAS thread).
 """
@@ -17,8 +17,8 @@ import numpy as np
 from scipy import optimize
 
 from verify.errors import InputError
-from verify.networks import TwoLayerNetwork
-from verify.objectives.simplified import SimplifiedProblem
+from verify.model.networks import TwoLayerNetwork
+from verify.model.simplified import SimplifiedProblem
 
 TWO_PI = 2.0 * math.pi
 MAXCOR = 100  # L-BFGS memory: 100 pairs cut the iterations ~2x against 30 (n = M (d + 1) <= ~800)

@@ -44,9 +44,8 @@ from threadpoolctl import threadpool_limits
 
 from verify.errors import InputError
 from verify.kernels.derivatives import relu_pair, relu_pair_hessians
-from verify.objectives.simplified import SimplifiedProblem
+from verify.model.simplified import PINV_CUTOFF, SimplifiedProblem
 
-PINV_CUTOFF = 1e-13
 LBFGS_FLOOR = 1e-9  # below this the float64 values of f no longer resolve the decrease of a step
 
 

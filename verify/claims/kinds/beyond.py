@@ -8,7 +8,7 @@ For each activation and each point (M, d = M + d_offset, ||mu|| / s) it compares
   deduplicated modulo symmetry), with its structure (`verify.search.structure.classify`; for
   non-homogeneous activations also the spread of the norms ||v_j||, which an ETF has equal), and
 - the best member of the tilted-ETF family v_j = rho (alpha hat(mu) + sqrt(1 - alpha^2) e_j)
-  (`verify.search.general.best_etf_family`: common norm rho and tilt alpha, equal weights),
+  (`verify.model.general.best_etf_family`: common norm rho and tilt alpha, equal weights),
 
 both with norms in [rho_min r, rho_max r] (r^2 = ||mu||^2 + s^2; the Mehler path lowers rho_max
 where its float64 series is not accurate: `MehlerPair.max_norm`).
@@ -24,7 +24,7 @@ claim's `value_atol`:
   etf-best-known  diff > atol + err: no start reached a value as low as the ETF's;
   inconclusive    anything else (float64 and mpmath disagree, or a tie with another structure).
 ReLU rows are the control: the search must come out tilted-etf and the family and the best found
-must match `verify.search.etf.best_etf` (40 digits) within `control_atol`; otherwise the checker
+must match `verify.model.etf.best_etf` (40 digits) within `control_atol`; otherwise the checker
 is broken and the status is "error".
 
 Status: "refuted" when some activation has an etf-beaten point (a configuration, re-evaluated at
@@ -44,7 +44,7 @@ from verify.claims.kinds import Kind, register
 from verify.claims.result import Context, Finding, pyplot
 from verify.claims.schema import Param
 from verify.errors import InputError
-from verify.networks import mu_along_e1
+from verify.model.networks import mu_along_e1
 
 VERDICTS = ("etf-best-found", "etf-beaten", "etf-best-known", "inconclusive")
 
@@ -80,14 +80,14 @@ def evaluate_point(act: str, M: int, d: int, ratio: float, p: dict, tol: dict, p
 
     etf_override: an `ETFFamilyOptimum` to use instead of the computed one (tests plant a worse
     "best ETF" here to check that the verdict reacts)."""
-    from verify.search.general import (
+    from verify.model.general import (
         GeneralProblem,
         best_etf_family,
         etf_family_network,
         etf_family_value,
         etf_family_value_mp,
-        search_general,
     )
+    from verify.search.general import search_general
 
     s = p["s"]
     mu = mu_along_e1(d, ratio * s)
@@ -139,7 +139,7 @@ def evaluate_point(act: str, M: int, d: int, ratio: float, p: dict, tol: dict, p
 
 def _control(pt: dict) -> float:
     """ReLU control: max deviation of the family optimum and of the best found from best_etf."""
-    from verify.search.etf import best_etf
+    from verify.model.etf import best_etf
 
     ref_loss = float(best_etf(pt["M"], pt["mu_norm"], pt["s"], pt["abar"]).loss)
     return max(abs(pt["etf"].value - ref_loss), abs(pt["best"].value - ref_loss))

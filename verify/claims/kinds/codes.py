@@ -18,11 +18,11 @@ Per (d, M):
   structure  `verify.search.structure.describe_code`: recognized configuration (regular polygon,
              one direction per line of a line system, pyramids and antiprisms, ...), symmetry group
              order and orbits, distinct inner products, frame eigenvalues (tightness), weights.
-  local evidence  `verify.search.certificate.certify_configuration` (arb): a rigorous bound on the
+  local evidence  `verify.certify.local.certify_configuration` (arb): a rigorous bound on the
              gradient over the float point's ball and a rigorous lower bound of the Hessian on the
              float complement of the symmetry tangents. NOT a certificate: no interval Newton step
              proves an exact critical point nearby, so the configuration is not proven a local minimum.
-  bounds     `verify.bounds.certify_mu0` in dimension min(d, M): the Delsarte LP of degree
+  bounds     `verify.certify.certify_mu0` in dimension min(d, M): the Delsarte LP of degree
              `lp_degree` (exact rational, valid for networks whose output weights have one sign:
              assumption beta >= 0 up to a global sign) and the sign-free bound of degree
              `signfree_degree` (exact rational, no assumption). Each applies to the best found only
@@ -143,9 +143,9 @@ def _order_for_plot(theta: np.ndarray) -> np.ndarray:
 
 
 def run_beyond_simplex_table(claim, ctx: Context) -> Finding:
-    from verify.bounds import certify_mu0
-    from verify.objectives.simplified import SimplifiedProblem
-    from verify.search.certificate import certify_configuration
+    from verify.certify import certify_mu0
+    from verify.model.simplified import SimplifiedProblem
+    from verify.certify.local import certify_configuration
     from verify.search.global_search import search_simplified
     from verify.search.structure import describe_code
 
@@ -246,11 +246,11 @@ def run_beyond_simplex_table(claim, ctx: Context) -> Finding:
         "seconds_search": t_search, "seconds_bounds": t_bounds, "seconds_local": t_local,
     })
     notes[:0] = [
-        ("Bounds: LP = Delsarte-Yudin LP (verify.bounds.certify_mu0, method lp), valid for every network whose output "
-         f"weights have one sign ({ASSUMPTION_LP}); sign-free = verify.bounds.signfree, valid for every network. Both are "
+        ("Bounds: LP = Delsarte-Yudin LP (verify.certify.certify_mu0, method lp), valid for every network whose output "
+         f"weights have one sign ({ASSUMPTION_LP}); sign-free = verify.certify.signfree, valid for every network. Both are "
          "exact rationals, computed in dimension min(d, M); the LP bound is compared with a found configuration only when "
          "its weights are one-signed."),
-        ("Local evidence (verify.search.certificate.certify_configuration, arb 128 bits) bounds the gradient and the "
+        ("Local evidence (verify.certify.local.certify_configuration, arb 128 bits) bounds the gradient and the "
          "Hessian over a ball around the float point; it proves no exact critical point, so it is not a local certificate."),
         ("Ties: relu(z) = z/2 + |z|/2 splits L~ at mu = 0 into E(f~ - h)^2 + |w|^2 with h(x) = sum_j beta_j |<theta_j, x>| / 2 "
          "(it depends on the lines only) and w = sum_j beta_j theta_j / 2; flipping directions theta_j -> -theta_j in a way "
@@ -287,7 +287,7 @@ def infinite_width_loss(d: int, abar: float, s: float) -> float:
     mean of K(<x, y>) over independent uniform x, y on S^{d-1} (the degree-0 Gegenbauer coefficient): the
     limit of uniformly spread neurons. Every finite network lies above it: K - K_0 is positive definite on
     S^{d-1} (Gegenbauer coefficients K_k >= 0), so beta^T K(G) beta >= K_0 (1^T beta)^2 for every beta."""
-    from verify.bounds.gegenbauer import relu_gegenbauer
+    from verify.certify.gegenbauer import relu_gegenbauer
 
     k0 = float(relu_gegenbauer(d, 0)[0].mid())
     return abar * abar * s * s / (2 * math.pi) * (1 - 1 / (2 * math.pi * k0))

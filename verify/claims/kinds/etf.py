@@ -1,7 +1,7 @@
 r"""Claim kinds for the ETF conjecture (MATH.md section 6).
 
 - mu0-simplex-certified: for mu = 0 and every M <= d + 1 in the grid, the certified Delsarte-Yudin
-  lower bound (`verify.bounds.certify_mu0`, tangent line of K at -1/(M-1), proven p <= K by
+  lower bound (`verify.certify.certify_mu0`, tangent line of K at -1/(M-1), proven p <= K by
   convexity and re-proven by arb subdivision; exact rational arithmetic for the bound) meets the
   simplex loss; the bound's assumption (beta >= 0) is stated in the report. Optionally the
   sign-free bound (`method = "signfree"`) gives, for every M, how far below the simplex any
@@ -18,7 +18,7 @@ from verify.claims.schema import Param
 
 
 def run_mu0_simplex_certified(claim, ctx: Context) -> Finding:
-    from verify.bounds import certify_mu0, certify_mu0_grid
+    from verify.certify import certify_mu0, certify_mu0_grid
 
     p, tol = claim.parameters, claim.tolerance
     Ms = list(range(p["M_min"], p["M_max"] + 1))
@@ -81,7 +81,7 @@ _OK_VERDICTS = ("etf-best-found", "etf-optimal-certified")
 
 
 def _instance_ok(out: dict) -> bool:
-    """The evidence an instance must carry for the claim (module doc of verify.search.compress)."""
+    """The evidence an instance must carry for the claim (module doc of verify.pipeline.compress)."""
     return (out["verdict"] in _OK_VERDICTS and out["structure"]["class"] == "tilted-etf"
             and out["local_certificate"]["certified"] and out["lower_bound"]["certified"]
             and out["lower_bound"]["gap"] is not None and out["lower_bound"]["gap"] >= 0)
@@ -96,9 +96,9 @@ def _etf_basin(out: dict) -> float:
 def run_etf_grid(claim, ctx: Context) -> Finding:
     import numpy as np
 
-    from verify.bounds.tilted import check_d_rules
-    from verify.objectives.simplified import simplified_problem
-    from verify.search.compress import compress
+    from verify.certify.tilted import check_d_rules
+    from verify.model.simplified import simplified_problem
+    from verify.pipeline.compress import compress
     from verify.search.global_search import search_simplified
 
     p = claim.parameters
@@ -198,7 +198,7 @@ def _etf_grid_plots(ctx: Context, outs, Ms, ratios, s, abar) -> None:
     import numpy as np
 
     from verify.claims.result import pyplot
-    from verify.search.etf import best_etf
+    from verify.model.etf import best_etf
 
     plt = pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))

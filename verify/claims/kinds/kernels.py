@@ -18,7 +18,8 @@ import numpy as np
 from verify.claims.kinds import Kind, register
 from verify.claims.result import Context, Finding, worst
 from verify.claims.schema import Param
-from verify.kernels import ball_bounds, get_activation, mpf_to_fraction, kernel, kernel_arb, kernel_mp
+from verify.kernels import get_activation, kernel, kernel_arb, kernel_mp
+from verify.numbers.precision import ball_bounds, mpf_to_fraction
 
 
 def _num(v) -> Fraction:

@@ -17,8 +17,8 @@ import numpy as np
 from verify.claims.kinds import Kind, register
 from verify.claims.result import Context, Finding, worst
 from verify.claims.schema import Param
-from verify.networks import TargetLaw, TwoLayerNetwork
-from verify.objectives import loss, loss_monte_carlo, loss_mp
+from verify.model.networks import TargetLaw, TwoLayerNetwork
+from verify.model import loss, loss_monte_carlo, loss_mp
 
 _LAW_PARAMS = {
     "activations": Param("list[str]"),

@@ -53,11 +53,11 @@ from verify.claims.kinds import Kind, register
 from verify.claims.result import Context, Finding, pyplot
 from verify.claims.schema import Param
 from verify.errors import InputError
-from verify.networks import TargetLaw, TwoLayerNetwork, mu_along_e1
-from verify.objectives import loss, loss_and_grad_relu, self_term
-from verify.objectives.meanfield import mean_field_problem
-from verify.objectives.simplified import simplified_problem
-from verify.search import best_etf, etf_network
+from verify.model.networks import TargetLaw, TwoLayerNetwork, mu_along_e1
+from verify.model import loss, loss_and_grad_relu, self_term
+from verify.model.meanfield import mean_field_problem
+from verify.model.simplified import simplified_problem
+from verify.model.etf import best_etf, etf_network
 
 from verify.search.finite_local import MAXCOR, NEG_CURV, ZERO_MODE, ReluFiniteObjective, curvature, minimize_finite  # noqa: F401
 
@@ -100,7 +100,7 @@ def run_instance(opt, d: int, N: int, seed: int, *, var_a: float = 0.0, random_s
                  grad_max: float = 1e-9, tighten: bool = False) -> dict:
     """Draw the target with `seed`, minimize L_N from z^ and from random starts, return the record.
 
-    L_N values and the final gradient come from `verify.objectives` (`loss` with the target term
+    L_N values and the final gradient come from `verify.model` (`loss` with the target term
     computed once, `loss_and_grad_relu`); L~ from `SimplifiedProblem`. `tighten` runs L-BFGS to
     1e-10 and allows 4x the Newton iterations (the re-run of an instance that failed a check).
     """
@@ -171,7 +171,7 @@ def loglog_fit(x, y, se, groups=None, level: float = 0.95) -> dict:
     squares, weights (y / se)^2 (Var log y ~ (se / y)^2, the delta method).
 
     The parameter covariance is scaled by chi^2 / dof when that exceeds 1 (scatter beyond the
-    stated errors widens the interval, never narrows it), as `verify.stats.power_fit` does; the
+    stated errors widens the interval, never narrows it), as `verify.numbers.stats.power_fit` does; the
     slope interval uses Student-t with dof = n - (groups + 1). Returns slope, its standard error,
     the interval (lo, hi; NaN without degrees of freedom), the intercepts, chi^2 / dof and dof.
     """

@@ -25,11 +25,11 @@ import numpy as np
 
 from verify.claims.kinds import Kind, register
 from verify.claims.result import Context, Finding, pyplot
-from verify.networks import mu_along_e1
+from verify.model.networks import mu_along_e1
 from verify.claims.schema import Param
 from verify.errors import InputError
 from verify.kernels import get_activation, kernel
-from verify.stats import mean_interval, power_fit, simultaneous_z, variance_interval
+from verify.numbers.stats import mean_interval, power_fit, simultaneous_z, variance_interval
 
 CONFIG_FIELDS = {
     "name": Param("str"),
@@ -48,14 +48,14 @@ CONFIG_FIELDS = {
 def compressed_for(cfg: dict, d: int) -> tuple[np.ndarray, np.ndarray]:
     """(b, V) of a config in R^d, the same network for every d (it lives in the first k coordinates).
 
-    tilted-etf: the best tilted simplex ETF of L~ (ReLU; `verify.search.etf.best_etf`).
+    tilted-etf: the best tilted simplex ETF of L~ (ReLU; `verify.model.etf.best_etf`).
     random: directions mu + s g / sqrt(k), g ~ N(0, I_k) (numpy default_rng(seed)), and the
     output weights that minimize L~ for them (K_VV b = abar c, c_j = k(r^2, ||v_j||^2, <mu, v_j>)).
     """
     M, mun, s, abar = cfg["M"], cfg["mu_norm"], cfg["s"], cfg["abar"]
     mu = mu_along_e1(d, mun)
     if cfg["kind"] == "tilted-etf":
-        from verify.search.etf import best_etf, etf_network
+        from verify.model.etf import best_etf, etf_network
 
         if get_activation(cfg["activation"]).name != "relu":
             raise InputError(f"config {cfg['name']}: the tilted ETF family is defined for relu")
@@ -107,8 +107,8 @@ def c1_estimates(ds, delta, dmin: int) -> dict:
 
 
 def run_meanfield_rate_d(claim, ctx: Context) -> Finding:
-    from verify.objectives.meanfield import mean_field_problem
-    from verify.objectives.simplified import simplified_problem
+    from verify.model.meanfield import mean_field_problem
+    from verify.model.simplified import simplified_problem
 
     p, tol = claim.parameters, claim.tolerance
     ds = sorted(p["ds"])
@@ -204,8 +204,8 @@ register(Kind(
 
 
 def run_tau2_rate_d(claim, ctx: Context) -> Finding:
-    from verify.objectives.fluctuations import tau2
-    from verify.objectives.meanfield import mean_field_problem
+    from verify.model.fluctuations import tau2
+    from verify.model.meanfield import mean_field_problem
 
     p, tol = claim.parameters, claim.tolerance
     ds = sorted(p["ds"])
@@ -302,7 +302,7 @@ def _ratio_interval(x: np.ndarray, y: np.ndarray, z: float):
 def ensemble(law, b, V, Ns, seeds, progress=lambda msg: None) -> dict:
     """Exact L_N at every N of the grid for each target seed (nested prefixes of one draw of
     width max(Ns)), with the draw's unbiased estimates of L_inf, D - S_inf and tau^2."""
-    from verify.objectives.nested import prefix_losses, prefix_terms
+    from verify.model.nested import prefix_losses, prefix_terms
 
     Ns = sorted(Ns)
     L = np.empty((len(seeds), len(Ns)))
@@ -352,11 +352,11 @@ def _analyse_d(E: dict, exact: dict | None, z: float) -> dict:
 
 
 def run_finite_n_rate(claim, ctx: Context) -> Finding:
-    from verify.networks import TargetLaw
-    from verify.objectives.fluctuations import tau2
-    from verify.objectives.meanfield import mean_field_problem
-    from verify.objectives.simplified import simplified_problem
-    from verify.stats import ks_normal
+    from verify.model.networks import TargetLaw
+    from verify.model.fluctuations import tau2
+    from verify.model.meanfield import mean_field_problem
+    from verify.model.simplified import simplified_problem
+    from verify.numbers.stats import ks_normal
 
     p, tol = claim.parameters, claim.tolerance
     cfg, ds, Ns = p["config"], sorted(p["ds"]), sorted(p["Ns"])
@@ -505,9 +505,9 @@ def run_finite_n_rate(claim, ctx: Context) -> Finding:
 
 def _retest(p, cfg, ds, Ns, z, fails, gaussian, tol, notes, ctx) -> str:
     """Fresh targets (seed + 10^7) at the failing dimensions: a failure that recurs refutes."""
-    from verify.networks import TargetLaw
-    from verify.objectives.fluctuations import tau2
-    from verify.objectives.meanfield import mean_field_problem
+    from verify.model.networks import TargetLaw
+    from verify.model.fluctuations import tau2
+    from verify.model.meanfield import mean_field_problem
 
     recurs = 0
     for d in sorted({f[0] for f in fails}):

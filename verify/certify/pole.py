@@ -11,7 +11,7 @@ P_k the Gegenbauer polynomials of S^{d'-2} (u^k for d' = 2, where u = +-1), d' =
 Certificate (F_k, lambda, gamma, delta), exact rationals: (a) F_k positive definite; (b) F - delta <= K
 on [-1, 1]^3; (c) e(t) beta^2 - 2 beta w(t) >= -gamma for t in [-1, 1], beta >= 0, with
 e(t) = K(1) - F(x, x) - (M - 1) delta and w(t) = c K(rho t) - lambda^T Q(t). For one-signed weights
-(ONE_SIGN, as in `verify.bounds.tilted`):
+(ONE_SIGN, as in `verify.certify.tilted`):
 
     beta^T K(G) beta >= sum_j e(t_j) beta_j^2 + Y^T F_0 Y       (sign used: beta_j beta_l >= 0, and
                                                                   (sum beta)^2 <= M |beta|^2 for delta)
@@ -21,8 +21,8 @@ e(t) = K(1) - F(x, x) - (M - 1) delta and w(t) = c K(rho t) - lambda^T Q(t). For
 (k >= 1 terms are PSD Schur products and are dropped; docs/bounds-mu.md section 5 has each step).
 `pole_program` finds (F_k, lambda) in float (an SDP with an exchange method); `certify_pole` rounds
 and repairs them; `verify_pole_certificate` proves (a) by exact LDL^T, (b) and (c) by arb branch and
-bound (`verify.bounds.pole_check`) and returns T - tau - M gamma as an arb ball (tau exact).
-`lower_bound_pole` wraps it with `verify.bounds.tilted.TiltedBound`'s fields.
+bound (`verify.certify.pole_check`) and returns T - tau - M gamma as an arb ball (tau exact).
+`lower_bound_pole` wraps it with `verify.certify.tilted.TiltedBound`'s fields.
 
 Status: M = 2 certifies (||mu|| / s <= 1 measured) with relative gap <= 4e-4 to the best tilted ETF; for M >= 3 the interval check
 of (b) does not close within its box budget (certified = False, reason in details["notes"]).
@@ -39,11 +39,11 @@ from fractions import Fraction
 
 import numpy as np
 
-from verify.bounds._common import PREC, arb_q, finite, flint_prec, int_at_least, solve_suggestion
-from verify.bounds.delsarte import _K64
-from verify.bounds.gegenbauer import gegenbauer_basis64
-from verify.bounds.pole_check import check_neuron_condition, check_pair_below_kernel
-from verify.bounds.tilted import (
+from verify.certify._common import PREC, arb_q, finite, flint_prec, int_at_least, solve_suggestion
+from verify.certify.delsarte import _K64
+from verify.certify.gegenbauer import gegenbauer_basis64
+from verify.certify.pole_check import check_neuron_condition, check_pair_below_kernel
+from verify.certify.tilted import (
     GRID_MS,
     GRID_RATIOS,
     TiltedBound,
@@ -285,7 +285,7 @@ class PoleCertificate:
 class PoleCheck:
     """`verify_pole_certificate`'s verdict. ok: every condition proven; reasons: what failed;
     value: arb ball of T - tau - M gamma (None unless ok); tau = lambda^T F_0^{-1} lambda (exact);
-    pair, neuron: the two interval checks (`verify.bounds.pole_check`); seconds."""
+    pair, neuron: the two interval checks (`verify.certify.pole_check`); seconds."""
 
     ok: bool
     reasons: tuple[str, ...]
@@ -452,7 +452,7 @@ def lower_bound_pole(M: int, d: int, mu_norm: float, s: float = 1.0, abar: float
                      kmax: int = 2, rounds: int = 4, delta_margin: float = 1e-7, max_boxes: int = 150_000,
                      solver: str = "CLARABEL", cache: dict | None = None) -> PoleBound:
     """Certified lower bound on min L~ by the two-point relaxation with a pole at hat(mu), compared
-    with the best tilted ETF (fields as `verify.bounds.tilted.lower_bound_tilted`).
+    with the best tilted ETF (fields as `verify.certify.tilted.lower_bound_tilted`).
 
     M >= 1 neurons, d >= 2, mu_norm >= 0, s > 0, abar finite; n: degree of Q in t; kmax: highest
     Gegenbauer degree in u; rounds: exchange rounds of the float program; delta_margin: the slack

@@ -1,4 +1,4 @@
-r"""Rigorous (arb) checks behind the certified two-point bound with a pole (`verify.bounds.pole`).
+r"""Rigorous (arb) checks behind the certified two-point bound with a pole (`verify.certify.pole`).
 
 Two checks, both by branch and bound with mean-value forms in ball arithmetic (python-flint arb):
 
@@ -36,10 +36,10 @@ import time
 from dataclasses import dataclass
 from fractions import Fraction
 
-from verify.bounds._common import K1, PREC, arb_q, flint_prec
-from verify.bounds._common import exact as _fr
-from verify.bounds.gegenbauer import monomial_coefficients
-from verify.bounds.interval import relu_dK_arb, relu_K_arb
+from verify.certify._common import K1, PREC, arb_q, flint_prec
+from verify.certify._common import exact as _fr
+from verify.certify.gegenbauer import monomial_coefficients
+from verify.certify.interval import relu_dK_arb, relu_K_arb
 from verify.errors import InputError
 
 __all__ = ["NeuronCheck", "PairCheck", "check_neuron_condition", "check_pair_below_kernel", "diagonal_polynomial",
@@ -263,12 +263,12 @@ def check_neuron_condition(F, lam, gamma, delta, M: int, m, s, abar, *, prec: in
     """Prove e(t) beta^2 - 2 beta w(t) >= -gamma for all t in [-1, 1], beta >= 0 (module docstring, 2).
 
     w(t) = c K(rho t) - sum_i lam_i t^i with c = |abar| r, rho = m / r, r^2 = m^2 + s^2 (exact from
-    the float inputs, as in `verify.bounds.tilted`). Pieces whose midpoint violates the condition
+    the float inputs, as in `verify.certify.tilted`). Pieces whose midpoint violates the condition
     (proven) stop at once; at most max_pieces pieces are examined.
     """
     from flint import arb
 
-    from verify.bounds.tilted import _target
+    from verify.certify.tilted import _target
 
     t0 = time.perf_counter()
     gamma = Fraction(gamma)

@@ -15,7 +15,7 @@ and an orthonormal basis Q of that span,
     w_S = Q^T mu + tau z,  z ~ N(0, I_p),   ||w||^2 = ||w_S||^2 + tau^2 R,   R ~ chi^2_(d - p).
 
 z is integrated by tensor Gauss-Hermite (probabilists'), R by the trapezoidal rule in the
-log-variable of `verify.objectives.meanfield` (accurate for any d). Covariances are formed as
+log-variable of `verify.model.meanfield` (accurate for any d). Covariances are formed as
 E[(X - E X)(Y - E Y)] with the means from the same rule, so the rule's own cancellation is
 exact. F(w) depends on w only through alpha = <w, mu_hat> and beta = ||w - alpha mu_hat||
 (through ||w|| alone when mu = 0); for positively homogeneous sigma of degree k it is
@@ -34,7 +34,7 @@ import numpy as np
 
 from verify.errors import InputError
 from verify.kernels import kernel
-from verify.objectives.meanfield import TAIL64, MeanFieldProblem, _chi2_trap
+from verify.model.meanfield import TAIL64, MeanFieldProblem, _chi2_trap
 
 
 @dataclass(frozen=True)

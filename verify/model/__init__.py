@@ -1,7 +1,7 @@
 """Population losses: exact finite-N L_N (MATH.md section 3), mean-field L_inf and the fluctuation
 constants (section 4), the simplified objective L~ (section 5)."""
 
-from verify.objectives.finite import (
+from verify.model.finite import (
     LossTerms,
     MonteCarloEstimate,
     loss,
@@ -11,9 +11,9 @@ from verify.objectives.finite import (
     loss_terms,
     self_term,
 )
-from verify.objectives.fluctuations import Tau2, tau2
-from verify.objectives.meanfield import MeanFieldProblem, mean_field_problem
-from verify.objectives.simplified import SimplifiedProblem, simplified_problem
+from verify.model.fluctuations import Tau2, tau2
+from verify.model.meanfield import MeanFieldProblem, mean_field_problem
+from verify.model.simplified import SimplifiedProblem, simplified_problem
 
 __all__ = [
     "LossTerms",

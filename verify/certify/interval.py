@@ -31,9 +31,9 @@ import time
 from dataclasses import dataclass
 from fractions import Fraction
 
-from verify.bounds._common import exact as _fr
+from verify.certify._common import exact as _fr
 from verify.errors import InputError
-from verify.kernels import flint_prec
+from verify.numbers.precision import flint_prec
 
 __all__ = ["BelowKernelCheck", "check_below_relu_kernel", "relu_K_arb", "relu_d2K_arb", "relu_dK_arb"]
 

@@ -16,7 +16,7 @@ and the global bound
     L~ >= (abar^2 s^2 / (2 pi)) (1 - 1 / (2 pi A))          for every network of M neurons.
 
 The Delsarte-Yudin bound (conditional on beta >= 0). Let p(t) = sum_{k=0}^D p_k P_k(t), P_k the
-Gegenbauer polynomials of S^{d-1} with P_k(1) = 1 (`verify.bounds.gegenbauer`), with
+Gegenbauer polynomials of S^{d-1} with P_k(1) = 1 (`verify.certify.gegenbauer`), with
 
     (i)  p(t) <= K(t) for all t in [-1, 1],      (ii)  p_k >= 0 for k >= 1.
 
@@ -34,7 +34,7 @@ must be >= 0. The second uses that beta^T P_k(G) beta = |sum_j beta_j Y_k(theta_
 (the addition theorem: P_k is positive definite on S^{d-1}, Schoenberg 1942), for every beta. The
 bound is therefore stated with assumptions = ("beta >= 0",): it covers every network whose output
 weights b_j are all >= 0 (beta_j = b_j ||v_j|| has the sign of b_j), and, since beta -> -beta
-changes neither side, every network whose b_j are all <= 0. `verify.bounds.signfree` gives a
+changes neither side, every network whose b_j are all <= 0. `verify.certify.signfree` gives a
 bound without that assumption.
 
 Dimension. M unit vectors in R^d with d > M span at most M dimensions, so every Gram matrix that
@@ -57,7 +57,7 @@ The LP (`delsarte_lp`). Maximize A = p_0 + (K(1) - p(1))/M over p of degree D su
 local maxima of p - K. The solver's answer is never trusted: `certify_polynomial` rounds it to
 rationals, sets negative p_k (k >= 1) to 0, lowers p_0 by the float estimate of max(p - K) plus a
 margin, proves (i) on all of [-1, 1] in arb ball arithmetic by interval subdivision
-(`verify.bounds.interval`), and if that proof leaves a certified violation V > 0 lowers p_0 by V
+(`verify.certify.interval`), and if that proof leaves a certified violation V > 0 lowers p_0 by V
 (which proves (i) by the same enclosure). A is then an exact rational, and L~'s bound an arb ball.
 
 Precision: every certified number is an exact rational or an arb ball at `prec` bits; floats
@@ -73,7 +73,7 @@ from fractions import Fraction
 import mpmath
 import numpy as np
 
-from verify.bounds._common import (
+from verify.certify._common import (
     K1,
     PREC,
     Verification,
@@ -83,15 +83,16 @@ from verify.bounds._common import (
     int_at_least,
     solve_suggestion,
 )
-from verify.bounds.gegenbauer import gegenbauer_basis64, to_monomials
-from verify.bounds.interval import (
+from verify.certify.gegenbauer import gegenbauer_basis64, to_monomials
+from verify.certify.interval import (
     BelowKernelCheck,
     check_below_relu_kernel,
     relu_dK_arb,
     relu_K_arb,
 )
 from verify.errors import InputError
-from verify.kernels import ball_bounds, kernel
+from verify.kernels import kernel
+from verify.numbers.precision import ball_bounds
 
 __all__ = [
     "DelsarteLP",
@@ -432,7 +433,7 @@ _ETF_CACHE: dict = {}  # (M, abar, s) -> best_etf loss; mu = 0 makes it cheap bu
 
 
 def _simplex_loss_mp(M: int, abar: float, s: float):
-    from verify.search.etf import best_etf
+    from verify.model.etf import best_etf
 
     key = (M, abar, s)
     if key not in _ETF_CACHE:
@@ -487,7 +488,7 @@ def certify_mu0(
 
     method: "auto" (tangent-line when M <= d + 1, else lp), "tangent-line" (exact, valid in every
     dimension, equal to the simplex value), "lp" (the Delsarte LP of `degree`, certified by
-    `certify_polynomial`; needs d >= 2), "signfree" (the bound of `verify.bounds.signfree`, which
+    `certify_polynomial`; needs d >= 2), "signfree" (the bound of `verify.certify.signfree`, which
     needs no sign assumption; needs d >= 2). abar: target mean output weight; s > 0: target spread.
     cache: optional dict reused across calls (the grid passes one) so that the LP or sign-free
     program of (M, min(d, M), degree) is solved and certified once.
@@ -545,7 +546,7 @@ def certify_mu0(
             False, extra={"A64": lp.A64, "lp_seconds": lp.seconds, "lp_violation64": lp.violation64, **reduction},
         )
     if method == "signfree":
-        from verify.bounds.signfree import signfree_bound
+        from verify.certify.signfree import signfree_bound
 
         if d == 1:
             raise InputError("the sign-free bound needs d >= 2")

@@ -43,7 +43,7 @@ import numpy as np
 
 from verify.errors import InputError
 from verify.kernels import Activation, get_activation, kernel_block, row_norms_sq
-from verify.objectives.finite import block_size, cross_matrix
+from verify.model.finite import block_size, cross_matrix
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,8 @@ from verify.kernels import Activation, get_activation, kernel, kernel_mp
 from verify.kernels.derivatives import relu_pair, relu_pair_hessians
 
 
+PINV_CUTOFF = 1e-13
+
 @dataclass(frozen=True)
 class SimplifiedProblem:
     """L~ for the target parameters (abar, mu, s) and an activation with a closed-form kernel."""

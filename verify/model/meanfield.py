@@ -622,7 +622,7 @@ class MeanFieldProblem:
 
     @classmethod
     def from_target_law(cls, law, **kwargs) -> MeanFieldProblem:
-        """The problem of a `verify.networks.TargetLaw` (its xi must be gaussian)."""
+        """The problem of a `verify.model.networks.TargetLaw` (its xi must be gaussian)."""
         if law.xi != "gaussian":
             raise InputError(f"L_inf is low-dimensional only for gaussian xi (got {law.xi!r}); estimate it by sampling")
         return cls(law.d, law.mu, law.s, law.abar, law.var_a, law.activation, **kwargs)

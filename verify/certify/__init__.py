@@ -1,15 +1,15 @@
 """Certified bounds (MATH.md section 6): global lower bounds on L~ at mu = 0 for ReLU.
 
-- `verify.bounds.delsarte`: the Delsarte-Yudin bound (tangent line, exact; LP, certified in arb),
+- `verify.certify.delsarte`: the Delsarte-Yudin bound (tangent line, exact; LP, certified in arb),
   conditional on nonnegative output weights.
-- `verify.bounds.signfree`: a bound that needs no sign assumption (sums of squares of positive
+- `verify.certify.signfree`: a bound that needs no sign assumption (sums of squares of positive
   definite functions and a rank inequality), certified in exact rational arithmetic.
-- `verify.bounds.gegenbauer`, `verify.bounds.interval`: the exact Gegenbauer tools and the arb
+- `verify.certify.gegenbauer`, `verify.certify.interval`: the exact Gegenbauer tools and the arb
   interval check of p <= K they rest on.
 """
 
-from verify.bounds._common import Verification
-from verify.bounds.delsarte import (
+from verify.certify._common import Verification
+from verify.certify.delsarte import (
     DelsarteLP,
     Mu0Certificate,
     Mu0Grid,
@@ -23,8 +23,8 @@ from verify.bounds.delsarte import (
     simplex_A,
     tangent_line,
 )
-from verify.bounds.interval import BelowKernelCheck, check_below_relu_kernel
-from verify.bounds.signfree import SignFreeBound, signfree_bound
+from verify.certify.interval import BelowKernelCheck, check_below_relu_kernel
+from verify.certify.signfree import SignFreeBound, signfree_bound
 
 __all__ = [
     "BelowKernelCheck",
@@ -47,7 +47,7 @@ __all__ = [
 ]
 
 # mu != 0 (docs/bounds-mu.md): the Delsarte bound with a pole at hat(mu), conditional on one-signed weights.
-from verify.bounds.tilted import (
+from verify.certify.tilted import (
     TiltedBound,
     TiltedCertificate,
     TiltedGrid,
@@ -67,7 +67,7 @@ __all__ += [
 
 # mu != 0 (docs/bounds-mu.md, section 5): the two-point bound with a pole at hat(mu), certified, conditional
 # on one-signed weights.
-from verify.bounds.pole import (
+from verify.certify.pole import (
     PoleBound,
     PoleCertificate,
     PoleGrid,

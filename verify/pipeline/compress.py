@@ -3,13 +3,13 @@ r"""One compression instance end to end (MATH.md section 6): search, ETF, struct
 `compress(M, d, mu_norm, s, abar, objective, restarts, seed)` runs, for ReLU and mu = mu_norm e_1:
   1. the global search of L~ (`verify.search.global_search`), or for objective = "meanfield" the
      search of L~ followed by a local polish of the distinct minima on the mean-field loss L_inf
-     (gaussian xi, `verify.objectives.meanfield`; b solved exactly for given V, the directions by
+     (gaussian xi, `verify.model.meanfield`; b solved exactly for given V, the directions by
      L-BFGS with finite-difference gradients: L_inf has no analytic gradient here);
-  2. the best tilted simplex ETF (`verify.search.etf.best_etf`, 40 digits), when it exists
+  2. the best tilted simplex ETF (`verify.model.etf.best_etf`, 40 digits), when it exists
      (d >= M for mu != 0, d >= M - 1 for mu = 0);
   3. the structure of the best configuration found (`verify.search.structure`);
-  4. the local certificate of the ETF in ball arithmetic (`verify.search.certificate`);
-  5. a certified global lower bound with its assumptions (`verify.bounds`: the Delsarte-Yudin
+  4. the local certificate of the ETF in ball arithmetic (`verify.certify.local`);
+  5. a certified global lower bound with its assumptions (`verify.certify`: the Delsarte-Yudin
      tangent line at mu = 0; the tilted Delsarte bound with a pole at hat(mu) for mu != 0, whose
      gap to the ETF is 6-30% on the issue's grid, so it never certifies the ETF there);
 and a verdict:
@@ -33,8 +33,8 @@ import numpy as np
 from scipy import optimize
 
 from verify.errors import InputError
-from verify.objectives.simplified import SimplifiedProblem
-from verify.search.etf import best_etf, etf_network
+from verify.model.simplified import SimplifiedProblem
+from verify.model.etf import best_etf, etf_network
 from verify.search.global_search import search_simplified
 from verify.search.structure import classify
 
@@ -53,16 +53,16 @@ def _bound_dict(t) -> dict:
 def _lower_bound(M: int, d: int, mu_norm: float, s: float, abar: float, cache: dict | None = None,
                  pole: bool = False) -> dict:
     if mu_norm == 0:
-        from verify.bounds import certify_mu0
+        from verify.certify import certify_mu0
 
         c = certify_mu0(M, d, abar=abar, s=s)
         return {"value": c.lower_bound_ball[0], "value_hi": c.lower_bound_ball[1], "assumptions": list(c.assumptions),
                 "certified": True, "method": c.method, "status": c.status}  # every status is a proven bound
-    from verify.bounds.tilted import lower_bound_tilted
+    from verify.certify.tilted import lower_bound_tilted
 
     out = _bound_dict(lower_bound_tilted(M, d, mu_norm, s=s, abar=abar, cache=cache))
     if pole:  # the two-point bound (docs/bounds-mu.md section 5): tighter where it certifies (M = 2 so far)
-        from verify.bounds.pole import lower_bound_pole
+        from verify.certify.pole import lower_bound_pole
 
         pole_cache = None if cache is None else cache.setdefault("pole", {})
         alt = _bound_dict(lower_bound_pole(M, d, mu_norm, s=s, abar=abar, cache=pole_cache))
@@ -74,7 +74,7 @@ def _lower_bound(M: int, d: int, mu_norm: float, s: float, abar: float, cache: d
 
 def _meanfield_polish(M, d, mu_norm, s, abar, starts, maxiter=200):
     """Polish candidate directions on L_inf (gaussian xi) with exact b for each V."""
-    from verify.objectives.meanfield import mean_field_problem
+    from verify.model.meanfield import mean_field_problem
 
     mf = mean_field_problem(d, mu_norm, s, abar=abar)
     best = None
@@ -105,7 +105,7 @@ def compress(M: int, d: int, mu_norm: float, s: float, abar: float = 1.0, *, obj
     min(d, M + 1) dimensions (or fewer than d): L~ depends on d only through that span, so the
     instances d = M + 1 and d = 2M share one search; its configurations are padded with zeros.
     bound_cache: passed to the lower bound, which is also the same for every d >= M + 1.
-    pole_bound: also try the two-point bound with a pole (`verify.bounds.pole`, 10-40 s, certifies
+    pole_bound: also try the two-point bound with a pole (`verify.certify.pole`, 10-40 s, certifies
     M = 2 so far) and keep the larger certified bound; both are in lower_bound["alternatives"]."""
     for name, v in (("mu_norm", mu_norm), ("s", s), ("abar", abar)):
         if not math.isfinite(v):
@@ -154,7 +154,7 @@ def compress(M: int, d: int, mu_norm: float, s: float, abar: float = 1.0, *, obj
         etf = best_etf(M, mu_norm, s, abar)
         out["etf"] = {"loss": mpmath.nstr(etf.loss, 30), "alpha": mpmath.nstr(etf.alpha, 30),
                       "beta": mpmath.nstr(etf.beta, 30), "t": mpmath.nstr(etf.t, 30)}
-        from verify.search.certificate import certify_local
+        from verify.certify.local import certify_local
 
         cert = certify_local(M, d, mu_norm, s, abar)
         out["local_certificate"] = {"certified": cert.certified, "min_eigenvalue": cert.min_eigenvalue,
@@ -172,7 +172,7 @@ def _verdict(out, best, etf, objective, best_loss, best_b, best_V, mu, s, abar, 
     if etf is None:
         return "inconclusive"
     if objective == "meanfield":
-        from verify.objectives.meanfield import mean_field_problem
+        from verify.model.meanfield import mean_field_problem
 
         b, V = etf_network(etf, d, mu)
         L_etf = mean_field_problem(d, float(np.linalg.norm(mu)), s, abar=abar).L_inf(b, V)

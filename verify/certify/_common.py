@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from verify.errors import InputError, finite_number, int_at_least  # noqa: F401 (re-exported)
-from verify.kernels import flint_prec  # noqa: F401 (re-exported)
+from verify.numbers.precision import arb_q, exact, flint_prec  # noqa: F401 (re-exported)
 
 PREC = 128  # arb working precision (bits) of every certificate
 K1 = Fraction(1, 2)  # K(1) for ReLU, exact
@@ -15,20 +15,6 @@ K1 = Fraction(1, 2)  # K(1) for ReLU, exact
 
 def finite(name: str, v, *, positive: bool = False) -> float:
     return finite_number(name, v, lo=0.0 if positive else None, strict=positive)
-
-
-def arb_q(q):
-    """An arb ball containing the rational q (exact when q is dyadic and fits the precision)."""
-    from flint import arb, fmpq
-
-    q = Fraction(q)
-    return arb(fmpq(q.numerator, q.denominator))
-
-
-def exact(x) -> Fraction:
-    """The exact value of an exact arb (e.g. the result of .lower() or .upper())."""
-    man, exp = x.mid().man_exp()
-    return Fraction(int(man)) * Fraction(2) ** int(exp)
 
 
 @dataclass(frozen=True)

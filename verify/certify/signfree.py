@@ -1,6 +1,6 @@
 r"""A lower bound on L~ at mu = 0 that needs no sign assumption on the output weights.
 
-The Delsarte-Yudin bound of `verify.bounds.delsarte` multiplies the entrywise inequality
+The Delsarte-Yudin bound of `verify.certify.delsarte` multiplies the entrywise inequality
 K(rho_jl) >= p(rho_jl) by beta_j beta_l and so needs beta >= 0. Here the part of K that the
 diagonal has to pay for is written as a sum of squares of positive definite functions, whose
 matrices obey a sign-free inequality.
@@ -18,7 +18,7 @@ Cauchy-Schwarz inequality over the nonzero eigenvalues of S gives (tr S)^2 <= ra
 
 The bound. Let sigma = sum_i lambda_i kappa_i^2 (lambda_i >= 0, kappa_i as above, n_i their ranks)
 and suppose the Gegenbauer coefficients of E = K - sigma satisfy E_k >= 0 for all k >= 1. Since
-K = sum_k K_k P_k with K_k = d N_k mu_k^2 >= 0 (`verify.bounds.gegenbauer.relu_gegenbauer`),
+K = sum_k K_k P_k with K_k = d N_k mu_k^2 >= 0 (`verify.certify.gegenbauer.relu_gegenbauer`),
 E_k = K_k for k > deg sigma, and beta^T P_k(G) beta >= 0 for every beta,
 
     beta^T K(G) beta = beta^T E(G) beta + sum_i lambda_i beta^T kappa_i(G)^2 beta
@@ -59,9 +59,9 @@ from fractions import Fraction
 
 import numpy as np
 
-from verify.bounds._common import PREC, Verification, int_at_least
-from verify.bounds.gegenbauer import harmonic_dim, product_table, relu_gegenbauer
-from verify.kernels import ball_bounds
+from verify.certify._common import PREC, Verification, int_at_least
+from verify.certify.gegenbauer import harmonic_dim, product_table, relu_gegenbauer
+from verify.numbers.precision import ball_bounds
 
 __all__ = ["SignFreeBound", "signfree_bound"]
 

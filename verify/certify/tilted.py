@@ -6,7 +6,7 @@ beta_j = b_j ||v_j||, theta_j = hat(v_j), t_j = <theta_j, hat(mu)>, G = [<theta_
     L~ = T - 2 abar r sum_j beta_j h(t_j) + beta^T K(G) beta,   T = abar^2 r^2 K(rho^2),  h(t) = K(rho t).
 
 Step 1 (Delsarte, as at mu = 0). Let p = sum_{k<=D} p_k P_k (Gegenbauer polynomials of S^{d'-1},
-P_k(1) = 1, `verify.bounds.gegenbauer`) with (i) p <= K on [-1, 1] and (ii) p_k >= 0 for k >= 1.
+P_k(1) = 1, `verify.certify.gegenbauer`) with (i) p <= K on [-1, 1] and (ii) p_k >= 0 for k >= 1.
 If all beta_j have one sign, beta_j beta_l >= 0 and
 
     beta^T K(G) beta >= (K(1) - p(1)) |beta|^2 + sum_k p_k beta^T P_k(G) beta.
@@ -31,7 +31,7 @@ lambda_k = 0 where q_k = 0). With ell = sum_k lambda_k P_k and (iii) ell(t) >= c
 The certificate is (p, lambda) in exact rationals. (p, lambda) are chosen by one convex program
 (minimize sum_k lambda_k^2 / q_k subject to (i), (ii), (iii) on a grid: an SOCP, cvxpy + Clarabel);
 the solver's answer is only a suggestion: (i) is proven by `certify_polynomial` (arb subdivision
-of `verify.bounds.interval`), (iii) by `check_above_tilted_kernel` below, and the value is the
+of `verify.certify.interval`), (iii) by `check_above_tilted_kernel` below, and the value is the
 exact rational sum_k lambda_k^2 / q_k subtracted from an arb ball of T.
 
 Dimension. The M directions and hat(mu) span at most M + 1 dimensions, so every Gram matrix of
@@ -40,13 +40,13 @@ with the Gegenbauer family of S^{d'-1} and holds in R^d.
 
 mu -> 0. Then h = K(0) is constant, the best lambda is lambda_0 = c K(0) alone and the bound is
 T - (c K(0))^2 / q_0 = (abar^2 s^2 / (2 pi)) (1 - 1 / (2 pi q_0)), the Delsarte LP bound of
-`verify.bounds.delsarte` with A = q_0 (in dimension min(d, M + 1) instead of min(d, M)).
+`verify.certify.delsarte` with A = q_0 (in dimension min(d, M + 1) instead of min(d, M)).
 
 Assumption: one-signed output weights (step 1), stated in every result. What the bound does not
 see, and why it is not tight (docs/bounds-mu.md): it keeps only the distribution of the t_j; step 2
 drops the non-zonal energy of every neuron, which the ETF's neurons cancel among themselves but
 which is lost for good in its worst case (one neuron on hat(mu), one off the axis). A two-point relaxation with a pole that does see it is explored, in float only, in
-`verify.bounds.pole` (docs/bounds-mu.md, section 5).
+`verify.certify.pole` (docs/bounds-mu.md, section 5).
 
 The interval check of (iii). On [a, b] with midpoint x, half-width w, u = t - x, Taylor's theorem
 with the Lagrange remainder bounds the kernel from above and ell from below:
@@ -72,7 +72,7 @@ from fractions import Fraction
 import mpmath
 import numpy as np
 
-from verify.bounds._common import (
+from verify.certify._common import (
     K1,
     PREC,
     arb_q,
@@ -81,17 +81,17 @@ from verify.bounds._common import (
     int_at_least,
     solve_suggestion,
 )
-from verify.bounds._common import exact as _fr
-from verify.bounds.delsarte import _K64, _ball_str, certify_polynomial
-from verify.bounds.gegenbauer import gegenbauer_basis64, to_monomials
-from verify.bounds.interval import (
+from verify.certify._common import exact as _fr
+from verify.certify.delsarte import _K64, _ball_str, certify_polynomial
+from verify.certify.gegenbauer import gegenbauer_basis64, to_monomials
+from verify.certify.interval import (
     check_below_relu_kernel,
     relu_d2K_arb,
     relu_dK_arb,
     relu_K_arb,
 )
 from verify.errors import InputError
-from verify.kernels import ball_bounds
+from verify.numbers.precision import ball_bounds
 
 __all__ = [
     "AboveKernelCheck",
@@ -423,7 +423,7 @@ _ETF: dict = {}
 
 
 def _best_etf(M, m, s, abar):
-    from verify.search.etf import best_etf
+    from verify.model.etf import best_etf
 
     key = (M, m, s, abar)
     if key not in _ETF:

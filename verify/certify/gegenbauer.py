@@ -47,7 +47,7 @@ from functools import lru_cache
 import numpy as np
 
 from verify.errors import InputError
-from verify.kernels import flint_prec
+from verify.numbers.precision import flint_prec
 
 __all__ = [
     "derivative_bound_at_one",

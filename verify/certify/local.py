@@ -33,7 +33,7 @@ lambda_min(W^T H W) / sigma_max(W)^2. `max_eigenvalue` bounds the largest eigenv
 The exact critical point (`certify_local`). For mu != 0 and M >= 2 the ETF is
   theta_j = alpha e_1 + sqrt(1 - alpha^2) e_j,   v_j = theta_j,   b_j = beta(alpha),
   beta(alpha) = abar r K(rho alpha) / D(alpha),  D = K(1) + (M - 1) K(t(alpha))
-(`verify.search.etf`; e_j the Helmert simplex in coordinates 2..M, every coordinate an arb ball
+(`verify.model.etf`; e_j the Helmert simplex in coordinates 2..M, every coordinate an arb ball
 built from the exact alpha: sqrt in arb, no float rounding). Its stabilizer in O(d-1) x S_M (the
 simplex symmetries times O(d - M) on the rest) fixes grad L~(z(alpha)) (equivariance), and the
 vectors it fixes are (c, .., c; c1 e_1 + c2 e_j): the 3-dimensional tangent space of the family
@@ -84,7 +84,7 @@ from threadpoolctl import threadpool_limits
 from verify.errors import InputError
 from verify.errors import finite_number as _finite
 from verify.errors import int_at_least as _int_at_least
-from verify.kernels import flint_prec
+from verify.numbers.precision import flint_prec
 
 __all__ = ["LocalCertificate", "certify_configuration", "certify_local", "simplified_grad_hess_arb"]
 
@@ -276,7 +276,7 @@ def simplified_grad_hess_arb(b, V, mu, s, abar, hessian=True):
     r"""(gradient as a list of n arb balls, Hessian as an n x n arb_mat or None) of L~ (ReLU).
 
     b: list of M arb; V: list of M lists of d arb; mu: list of d arb; s, abar: arb. The formulas of
-    `verify.objectives.simplified` (docstring there), variables z = (b, v_1, ..., v_M); the target
+    `verify.model.simplified` (docstring there), variables z = (b, v_1, ..., v_M); the target
     enters as the neuron u = (mu, s) in R^(d+1) against (v_j, 0). The Hessian is assembled
     symmetric (the v_j v_m blocks for j < m, mirrored). Call inside a precision context.
     Raises _NotSmooth when L~ is not twice differentiable on the ball.
@@ -677,7 +677,7 @@ def certify_local(M: int, d: int, mu_norm: float, s: float, abar: float = 1.0, p
             if abs(a0) != 1:
                 raise InputError("M = 1 with mu != 0: alpha must be +1 or -1 (v = alpha e_1 is critical only there)")
         if a0 is None:
-            from verify.search.etf import best_etf
+            from verify.model.etf import best_etf
 
             a0 = best_etf(M, m, s, abar, dps=min(1000, int(prec * 0.30103) + 10)).alpha
     with flint_prec(prec):

@@ -32,7 +32,7 @@ import numpy as np
 
 from verify.errors import InputError
 from verify.kernels import Activation, get_activation, kernel_block, row_norms_sq
-from verify.networks import TwoLayerNetwork
+from verify.model.networks import TwoLayerNetwork
 
 MEMORY_BUDGET = 512 * 2**20  # bytes for all temporaries of the blocked evaluation
 _TEMPS_PER_BLOCK = 5  # the block itself, three fused chunk buffers per thread (small), a margin
