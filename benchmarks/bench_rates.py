@@ -27,7 +27,7 @@ def timed(fn):
 
 
 def main(argv=None) -> int:
-    from verify.claims.kinds.rates import compressed_for
+    from verify.claims.kinds._common import compressed_for
     from verify.model.networks import TargetLaw, TwoLayerNetwork
     from verify.model import loss, mean_field_problem, tau2
     from verify.model.nested import prefix_losses, prefix_terms

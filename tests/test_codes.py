@@ -11,7 +11,7 @@ import pytest
 from conftest import assert_close
 
 import verify.certify
-from verify.claims.kinds.codes import pairs_of, phi_value_mp, row_verdict
+from verify.claims.kinds.beyond_simplex_table import pairs_of, phi_value_mp, row_verdict
 from verify.claims.result import Context
 from verify.claims.schema import load_claim
 from verify.errors import InputError

@@ -178,7 +178,7 @@ def test_estimators_against_quadrature_gaussian():
 
 
 def test_c1_estimates_recovers_constant():
-    from verify.claims.kinds.rates import c1_estimates
+    from verify.claims.kinds._common import c1_estimates
 
     ds = np.array([8, 16, 32, 64, 128, 256, 512])
     delta = -0.037 / ds + 0.2 / ds**2 - 0.5 / ds**3
@@ -187,7 +187,7 @@ def test_c1_estimates_recovers_constant():
 
 
 def test_compressed_for_is_the_same_network_for_every_d():
-    from verify.claims.kinds.rates import compressed_for
+    from verify.claims.kinds._common import compressed_for
     from verify.model import simplified_problem
 
     cfg = dict(name="r", kind="random", activation="relu", M=4, mu_norm=1.0, s=1.0, abar=1.0, var_a=0.0, seed=7, k=5)

@@ -23,36 +23,62 @@ is ever evaluated as code or as a sympy expression.
 
 from __future__ import annotations
 
+import math
+import os
 import re
+import stat
 import tomllib
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
+from typing import Callable
 
 from verify.errors import InputError
 from verify.io import sha256_bytes
+from verify.numbers.decimal import exact_decimal
 
 SCHEMA = "verify-claim/1"
 PROFILES = ("quick", "full")
 EXPECTED = ("verified", "refuted", "inconclusive", "open")
-_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,79}$")
+_ID = re.compile(r"[a-z0-9][a-z0-9-]{1,79}")
+RESERVED_IDS = ("index",)  # index.md is the reports' index; ids starting with "." are refused by _ID
+MAX_CLAIM_BYTES = 1 << 20  # a claim file is a page of TOML; anything larger is refused unread
 _TOP = {"schema", "id", "title", "statement", "formalization", "kind", "profile", "expected_status",
         "method", "parameters", "tolerance", "tracked"}
 
 
 @dataclass(frozen=True)
 class Param:
-    """One parameter of a kind: its type, and a default (None = required)."""
+    """One parameter of a kind: its type, a default (None = required) and the values it accepts.
+
+    Numbers ("int", "float", "num", and the elements of their lists) must lie in [lo, hi]; lo_open /
+    hi_open make an end exclusive (None: no bound on that side). "float" and "num" values must be
+    finite, and a decimal string ("num") is read with `verify.numbers.decimal.parse_decimal` (bounded
+    digits and exponent). `check`: an optional callable(value) -> None raising InputError for a value
+    the type and range cannot express (e.g. an activation name); it gets each element of a list.
+    """
 
     type: str  # "int", "float", "num" (float or decimal string), "str", "bool", "table", "list[<type>]"
     default: object = None
     doc: str = ""
     choices: tuple = ()
     fields: dict | None = None  # for "table": the table's own parameters (name -> Param)
+    lo: float | int | None = None
+    hi: float | int | None = None
+    lo_open: bool = False
+    hi_open: bool = False
+    check: Callable | None = None
 
     @property
     def required(self) -> bool:
         return self.default is None
+
+    def range_text(self) -> str:
+        if self.lo is None and self.hi is None:
+            return ""
+        lo = "-inf" if self.lo is None else f"{self.lo:g}" if isinstance(self.lo, float) else str(self.lo)
+        hi = "inf" if self.hi is None else f"{self.hi:g}" if isinstance(self.hi, float) else str(self.hi)
+        return f"{'(' if self.lo_open or self.lo is None else '['}{lo}, {hi}{')' if self.hi_open or self.hi is None else ']'}"
 
 
 @dataclass(frozen=True)
@@ -74,51 +100,71 @@ class Claim:
     extra: dict = field(default_factory=dict)
 
 
-def _check_table(where: str, value, fields: dict) -> dict:
-    """A TOML table checked field by field against its own parameter table (defaults filled in)."""
+def check_table(where: str, value, fields: dict, *, what: str = "key") -> dict:
+    """A TOML table checked entry by entry against its parameter table (defaults filled in).
+
+    The one validation routine of claim parameters: [parameters] itself (what = "parameter") and every
+    nested table (a rate kind's config, an activation entry). InputError (one line) names the entry."""
     if not isinstance(value, dict):
         raise InputError(f"{where} must be a table")
     unknown = set(value) - set(fields)
     if unknown:
-        raise InputError(f"{where}: unknown key {sorted(unknown)[0]!r} (known: {', '.join(fields)})")
+        raise InputError(f"{where}: unknown {what} {sorted(unknown)[0]!r} (known: {', '.join(fields) or 'none'})")
     out = {}
     for name, p in fields.items():
         if name in value:
-            out[name] = _check_value(f"{where}.{name}", value[name], p.type, p.choices, p.fields)
+            out[name] = check_value(f"{where}.{name}", value[name], p)
         elif p.required:
-            raise InputError(f"{where}: missing key {name!r}")
+            raise InputError(f"{where}: missing {what} {name!r}")
         else:
             out[name] = p.default
     return out
 
 
-def _check_value(where: str, value, typ: str, choices=(), fields=None):
+_TYPE_OK = {
+    "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "float": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+    "num": lambda v: isinstance(v, (int, float, str)) and not isinstance(v, bool),
+    "str": lambda v: isinstance(v, str),
+    "bool": lambda v: isinstance(v, bool),
+}
+
+
+def check_value(where: str, value, p: Param, typ: str | None = None):
+    """One value against its Param: type, finiteness, range, choices and the Param's own check."""
+    typ = p.type if typ is None else typ
     if typ.startswith("list[") and typ.endswith("]"):
         if not isinstance(value, list) or not value:
             raise InputError(f"{where} must be a non-empty list")
-        return [_check_value(f"{where}[{i}]", v, typ[5:-1], choices, fields) for i, v in enumerate(value)]
+        return [check_value(f"{where}[{i}]", v, p, typ[5:-1]) for i, v in enumerate(value)]
     if typ == "table":
-        return _check_table(where, value, fields or {})
-    ok = {
-        "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
-        "float": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
-        "num": lambda v: isinstance(v, (int, float, str)) and not isinstance(v, bool),
-        "str": lambda v: isinstance(v, str),
-        "bool": lambda v: isinstance(v, bool),
-    }[typ]
-    if not ok(value):
-        raise InputError(f"{where} must be of type {typ}, got {value!r}")
-    if typ in ("float", "num"):
-        try:
-            f = Fraction(value.strip()) if isinstance(value, str) else Fraction(value)
-        except (ValueError, ZeroDivisionError, OverflowError):
-            raise InputError(f"{where} must be a finite number, got {value!r}") from None
+        return check_table(where, value, p.fields or {})
+    if typ not in _TYPE_OK:
+        raise AssertionError(f"bad Param type {typ!r}")
+    if not _TYPE_OK[typ](value):
+        raise InputError(f"{where} must be of type {typ}, got {value!r:.60}")
+    if typ in ("int", "float", "num"):
+        if isinstance(value, float) and not math.isfinite(value):
+            raise InputError(f"{where} must be a finite number, got {value!r}")
+        x = exact_decimal(value, where)  # decimal strings: bounded digits and exponent (never Fraction(str))
         if typ == "float":
             value = float(value)
-        del f
-    if choices and value not in choices:
-        raise InputError(f"{where} must be one of {', '.join(map(str, choices))}, got {value!r}")
+        _check_range(where, value, x, p)
+    if p.choices and value not in p.choices:
+        raise InputError(f"{where} must be one of {', '.join(map(str, p.choices))}, got {value!r:.60}")
+    if p.check is not None:
+        try:
+            p.check(value)
+        except InputError as e:
+            raise InputError(f"{where}: {e}") from None
     return value
+
+
+def _check_range(where: str, value, x: Fraction, p: Param) -> None:
+    bad = ((p.lo is not None and (x < Fraction(p.lo) or (p.lo_open and x == Fraction(p.lo))))
+           or (p.hi is not None and (x > Fraction(p.hi) or (p.hi_open and x == Fraction(p.hi)))))
+    if bad:
+        raise InputError(f"{where} = {value!r:.40} is outside its range {p.range_text()}")
 
 
 def _require(doc: dict, key: str, typ, where: str):
@@ -129,34 +175,73 @@ def _require(doc: dict, key: str, typ, where: str):
     return doc[key]
 
 
+_FLOAT = Param("float")
+
+
+def read_claim_bytes(path: Path, limit: int = MAX_CLAIM_BYTES) -> bytes:
+    """The bytes of a claim file: a regular file (after symlinks) of at most `limit` bytes.
+
+    A FIFO, a device (/dev/zero), a socket or a folder is refused after os.stat, before any open (a
+    FIFO's open would block); the read stops at limit + 1 bytes, so a file that grows is refused too."""
+    where = str(path)
+    try:
+        st = os.stat(path)
+    except OSError as e:
+        raise InputError(f"{where}: cannot read claim file ({e.strerror or e})") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise InputError(f"{where}: not a regular file (a claim file must be a plain TOML file)")
+    if st.st_size > limit:
+        raise InputError(f"{where}: claim file larger than {limit} bytes")
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+    except OSError as e:
+        raise InputError(f"{where}: cannot read claim file ({e.strerror or e})") from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):  # replaced between stat and open
+            raise InputError(f"{where}: not a regular file (a claim file must be a plain TOML file)")
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            raw = f.read(limit + 1)
+    except OSError as e:
+        raise InputError(f"{where}: cannot read claim file ({e.strerror or e})") from None
+    finally:
+        os.close(fd)
+    if len(raw) > limit:
+        raise InputError(f"{where}: claim file larger than {limit} bytes")
+    return raw
+
+
 def load_claim(path: str | Path) -> Claim:
-    """Read and validate one claim file; InputError (one line, naming the file) if it is invalid."""
+    """Read and validate one claim file; InputError (one line, naming the file) if it is invalid.
+
+    Everything a run needs is checked here, before any work: types, ranges, the kind's cross-parameter
+    rules (`Kind.check`), an empty grid; a claim that loads does not fail later for its parameters."""
     from verify.claims.kinds import KINDS
 
     path = Path(path)
     where = str(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as e:
-        raise InputError(f"{where}: cannot read claim file ({e.strerror or e})") from None
+    raw = read_claim_bytes(path)
     try:
         text = raw.decode("utf-8")
         doc = tomllib.loads(text)
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
         raise InputError(f"{where}: not valid TOML ({str(e).splitlines()[0]})") from None
+    except RecursionError:
+        raise InputError(f"{where}: claim file nested too deeply") from None
     unknown = set(doc) - _TOP
     if unknown:
-        raise InputError(f"{where}: unknown top-level key {sorted(unknown)[0]!r}")
+        raise InputError(f"{where}: unknown top-level key {sorted(unknown)[0]!r:.60}")
     if doc.get("schema") != SCHEMA:
-        raise InputError(f"{where}: schema must be {SCHEMA!r}, got {doc.get('schema')!r}")
+        raise InputError(f"{where}: schema must be {SCHEMA!r}, got {doc.get('schema')!r:.60}")
     cid = _require(doc, "id", str, where)
-    if not _ID.match(cid):
-        raise InputError(f"{where}: id {cid!r} must match [a-z0-9][a-z0-9-]+")
+    if not _ID.fullmatch(cid):
+        raise InputError(f"{where}: id {cid!r:.90} must match [a-z0-9][a-z0-9-]+ (2 to 80 characters)")
+    if cid in RESERVED_IDS:
+        raise InputError(f"{where}: id {cid!r} is reserved (it names a report file: {cid}.md)")
     for key in ("title", "statement", "formalization", "kind"):
         _require(doc, key, str, where)
     kind = doc["kind"]
     if kind not in KINDS:
-        raise InputError(f"{where}: unknown kind {kind!r}; known: {', '.join(sorted(KINDS))}")
+        raise InputError(f"{where}: unknown kind {kind!r:.60}; known: {', '.join(sorted(KINDS))}")
     profile = doc.get("profile", "quick")
     if profile not in PROFILES:
         raise InputError(f"{where}: profile must be one of {', '.join(PROFILES)}")
@@ -169,22 +254,20 @@ def load_claim(path: str | Path) -> Claim:
     _require(tolerance, "source", str, f"{where} [tolerance]")
     for key, value in tolerance.items():
         if key != "source":
-            _check_value(f"{where} [tolerance].{key}", value, "float")
+            check_value(f"{where} [tolerance].{key}", value, _FLOAT)
     spec = KINDS[kind].params
     params_in = doc.get("parameters", {})
     if not isinstance(params_in, dict):
         raise InputError(f"{where}: [parameters] must be a table")
-    unknown = set(params_in) - set(spec)
-    if unknown:
-        raise InputError(f"{where}: unknown parameter {sorted(unknown)[0]!r} for kind {kind!r}")
-    params = {}
-    for name, p in spec.items():
-        if name in params_in:
-            params[name] = _check_value(f"{where} [parameters].{name}", params_in[name], p.type, p.choices, p.fields)
-        elif p.required:
-            raise InputError(f"{where}: missing parameter {name!r} for kind {kind!r}")
-        else:
-            params[name] = p.default
+    try:
+        params = check_table(f"{where} [parameters]", params_in, spec, what="parameter")
+    except InputError as e:
+        raise InputError(f"{e} (kind {kind!r})") from None
+    if KINDS[kind].check is not None:
+        try:
+            KINDS[kind].check(params)
+        except InputError as e:
+            raise InputError(f"{where} [parameters]: {e}") from None
     for key in KINDS[kind].tolerances:
         if key not in tolerance:
             raise InputError(f"{where}: [tolerance] needs {key!r} for kind {kind!r}")
@@ -199,9 +282,9 @@ def load_claim(path: str | Path) -> Claim:
             raise InputError(f"{w}: only figure, min and max are allowed, and one of min/max is needed")
         for b in ("min", "max"):
             if b in t:
-                _check_value(f"{w}.{b}", t[b], "float")
+                check_value(f"{w}.{b}", t[b], _FLOAT)
         if t["figure"] not in KINDS[kind].figures:
-            raise InputError(f"{w}: kind {kind!r} reports no figure {t['figure']!r} (it has {', '.join(KINDS[kind].figures)})")
+            raise InputError(f"{w}: kind {kind!r} reports no figure {t['figure']!r:.60} (it has {', '.join(KINDS[kind].figures)})")
     return Claim(
         id=cid, title=doc["title"], statement=doc["statement"], formalization=doc["formalization"], kind=kind,
         profile=profile, expected_status=expected, method=method, parameters=params, tolerance=tolerance,
@@ -215,9 +298,9 @@ def discover(paths: list[str] | None, default_dir: str = "conjectures") -> list[
     out: list[Path] = []
     for t in targets:
         if t.is_dir():
-            out.extend(sorted(t.glob("*.toml")))
-        elif t.is_file():
-            out.append(t)
+            out.extend(sorted(t.glob("*.toml")))  # a FIFO or device among them is refused by load_claim
+        elif t.exists() or t.is_symlink():
+            out.append(t)  # load_claim reads regular files only (and says so for anything else)
         else:
             hint = " (run from the repository root or pass claim files)" if not paths else ""
             raise InputError(f"no such claim file or folder: {t}{hint}")

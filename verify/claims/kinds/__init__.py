@@ -1,7 +1,14 @@
 """Claim kinds: each maps validated parameters to a `Finding`.
 
-A kind declares its parameters (`Param` table, validated by the schema before anything runs), the
-tolerance keys its verdict needs, and the figures it reports (the names `[[tracked]]` may use).
+A kind declares its parameters (`Param` table with types and ranges, validated by the schema before
+anything runs), an optional `check(params)` for rules across parameters (M_min <= M_max, a non-empty
+grid; InputError at load), the tolerance keys its verdict needs, and the figures it reports (the names
+`[[tracked]]` may use).
+
+One module per kind, named after it (`mu0-simplex-certified` -> `mu0_simplex_certified.py`); helpers
+that several kinds use live in `_common.py`. Each module splits its check in three: an experiment
+(`measure`: computes, returns a record of measured values), a verdict (`decide`: pure, from the
+record's values and the tolerances) and a rendering (`render`: summary, table, notes and plots).
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ class Kind:
     figures: tuple[str, ...]
     run: Callable
     doc: str = ""
+    check: Callable | None = None  # check(params): InputError for rules across parameters, run at load
 
 
 KINDS: dict[str, Kind] = {}
@@ -31,10 +39,16 @@ def register(kind: Kind) -> Kind:
 
 
 # Importing the modules registers their kinds (ordered as the data flows).
-from verify.claims.kinds import kernels as _kernels  # noqa: E402,F401
-from verify.claims.kinds import loss as _loss  # noqa: E402,F401
-from verify.claims.kinds import rates as _rates  # noqa: E402,F401
-from verify.claims.kinds import optimization as _optimization  # noqa: E402,F401
-from verify.claims.kinds import etf as _etf  # noqa: E402,F401
-from verify.claims.kinds import codes as _codes  # noqa: E402,F401
-from verify.claims.kinds import beyond as _beyond  # noqa: E402,F401
+from verify.claims.kinds import kernel_vs_quadrature as _kernel_vs_quadrature  # noqa: E402,F401
+from verify.claims.kinds import hermite_series as _hermite_series  # noqa: E402,F401
+from verify.claims.kinds import symbolic_identity as _symbolic_identity  # noqa: E402,F401
+from verify.claims.kinds import loss_vs_monte_carlo as _loss_vs_monte_carlo  # noqa: E402,F401
+from verify.claims.kinds import loss_vs_mpmath as _loss_vs_mpmath  # noqa: E402,F401
+from verify.claims.kinds import meanfield_rate_d as _meanfield_rate_d  # noqa: E402,F401
+from verify.claims.kinds import tau2_rate_d as _tau2_rate_d  # noqa: E402,F401
+from verify.claims.kinds import finite_n_rate as _finite_n_rate  # noqa: E402,F401
+from verify.claims.kinds import optimization_gap as _optimization_gap  # noqa: E402,F401
+from verify.claims.kinds import mu0_simplex_certified as _mu0_simplex_certified  # noqa: E402,F401
+from verify.claims.kinds import etf_grid as _etf_grid  # noqa: E402,F401
+from verify.claims.kinds import beyond_simplex_table as _beyond_simplex_table  # noqa: E402,F401
+from verify.claims.kinds import etf_beyond_relu as _etf_beyond_relu  # noqa: E402,F401

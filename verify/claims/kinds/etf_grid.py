@@ -1,81 +1,21 @@
-r"""Claim kinds for the ETF conjecture (MATH.md section 6).
+r"""Claim kind etf-grid (MATH.md section 6): mu != 0, the tilted ETF conjecture on a grid of
+(M, d, ||mu|| / s): per instance `verify.pipeline.compress` (global search, the tilted ETF, a local
+certificate, a certified lower bound and a verdict); d = M + 1 and d = 2M share one search.
 
-- mu0-simplex-certified: for mu = 0 and every M <= d + 1 in the grid, the certified Delsarte-Yudin
-  lower bound (`verify.certify.certify_mu0`, tangent line of K at -1/(M-1), proven p <= K by
-  convexity and re-proven by arb subdivision; exact rational arithmetic for the bound) meets the
-  simplex loss; the bound's assumption (beta >= 0) is stated in the report. Optionally the
-  sign-free bound (`method = "signfree"`) gives, for every M, how far below the simplex any
-  configuration could go without the assumption (certified in exact rationals).
+experiment `measure`: the instances (resumable: each is saved as it finishes); verdict `decide`:
+refuted when an instance has a configuration that beats the tilted ETF (etf-not-optimal), verified
+when every instance carries the evidence `_instance_ok` asks for, inconclusive otherwise; render
+`render`: table, notes, figures and plots.
 """
 
 from __future__ import annotations
 
-from fractions import Fraction
+from dataclasses import dataclass, field
 
 from verify.claims.kinds import Kind, register
+from verify.claims.kinds._common import SCALE_MAX, abar, need, positive, restarts, seed
 from verify.claims.result import Context, Finding
 from verify.claims.schema import Param
-
-
-def run_mu0_simplex_certified(claim, ctx: Context) -> Finding:
-    from verify.certify import certify_mu0, certify_mu0_grid
-
-    p, tol = claim.parameters, claim.tolerance
-    Ms = list(range(p["M_min"], p["M_max"] + 1))
-    ds = list(range(1, p["d_max"] + 1))
-    ctx.progress(f"tangent-line certificates for M = {Ms[0]}..{Ms[-1]}, d <= {ds[-1]}")
-    grid = certify_mu0_grid(Ms, ds, abar=p["abar"], s=p["s"], method="tangent-line")
-    rows, worst_gap = [], Fraction(0)
-    assumptions = sorted({a for c in grid.certificates for a in c.assumptions})
-    for c in grid.certificates:
-        worst_gap = max(worst_gap, c.gap_upper)
-        if c.d in (c.M - 1, c.M, p["d_max"]):
-            rows.append([c.M, c.d, c.method, c.lower_bound_ball[0], c.simplex_loss_ball[1], f"{float(c.gap_upper):.1e}",
-                         "yes" if c.certified else "NO", ", ".join(c.assumptions) or "none"])
-    notes = [f"{grid.pairs} pairs (M, d) with M <= d + 1 certified in {grid.seconds:.1f} s; rows shown: d = M - 1, M, {p['d_max']}",
-             "every certificate assumes " + (", ".join(assumptions) or "nothing")]
-    figures = {"pairs": float(grid.pairs), "certified": float(grid.certified), "max_gap": float(worst_gap),
-               "seconds": grid.seconds}
-    sf_gap = 0.0
-    if p["signfree_degree"] > 0:
-        for M in Ms:
-            d = max(M - 1, 2)
-            ctx.progress(f"sign-free bound M = {M}, d = {d}")
-            c = certify_mu0(M, d, abar=p["abar"], s=p["s"], method="signfree", degree=p["signfree_degree"])
-            rel = float(c.gap_upper) / float(c.simplex_loss)
-            sf_gap = max(sf_gap, rel)
-            notes.append(f"sign-free (no assumption on beta), M = {M}, d = {d}: no configuration is below the simplex loss by more "
-                         f"than {rel:.2e} of it (certified in exact rationals)")
-        figures["signfree_max_rel_gap"] = sf_gap
-    ok = grid.all_certified and float(worst_gap) <= tol["gap"]
-    return Finding(
-        status="verified" if ok else "refuted",
-        summary=(f"mu = 0: the simplex is a certified global minimizer of L~ for all {grid.certified}/{grid.pairs} pairs "
-                 f"M = {Ms[0]}..{Ms[-1]}, M <= d + 1 <= {ds[-1] + 1} (gap <= {float(worst_gap):.1e}), assuming "
-                 f"{', '.join(assumptions) or 'nothing'}" + (f"; without it, within {sf_gap:.1e} (relative)" if sf_gap else "")),
-        figures=figures,
-        key_figure="certified",
-        columns=["M", "d", "method", "certified lower bound (lo)", "simplex loss (hi)", "gap (rigorous)", "certified", "assumptions"],
-        rows=rows,
-        precision={"exact_rationals": True, "arb_prec_bits": 128},
-        notes=notes,
-        plots=list(ctx.plots),
-    )
-
-
-register(Kind(
-    name="mu0-simplex-certified",
-    params={"M_min": Param("int", 2), "M_max": Param("int", 16), "d_max": Param("int", 17), "abar": Param("float", 1.0),
-            "s": Param("float", 1.0), "signfree_degree": Param("int", 0)},
-    tolerances=("gap",),
-    figures=("pairs", "certified", "max_gap", "seconds", "signfree_max_rel_gap"),
-    run=run_mu0_simplex_certified,
-))
-
-
-# --------------------------------------------------------------------------------------------
-# mu != 0: the tilted ETF conjecture on a grid of (M, d, ||mu|| / s)
-# --------------------------------------------------------------------------------------------
 
 _OK_VERDICTS = ("etf-best-found", "etf-optimal-certified")
 
@@ -93,30 +33,36 @@ def _etf_basin(out: dict) -> float:
     return hit / max(out["search"]["converged"], 1)
 
 
-def run_etf_grid(claim, ctx: Context) -> Finding:
-    import numpy as np
+@dataclass
+class Measured:
+    Ms: list
+    rules: list
+    ratios: list
+    outs: list = field(default_factory=list)  # one compress() record per instance, in grid order
+    searches: dict = field(default_factory=dict)  # the searches run this time, by (M, d_eff, ratio)
 
+
+def measure(p: dict, ctx: Context) -> Measured:
     from verify.certify.tilted import check_d_rules
     from verify.model.simplified import simplified_problem
     from verify.pipeline.compress import compress
     from verify.search.global_search import search_simplified
 
-    p = claim.parameters
     Ms = list(range(p["M_min"], p["M_max"] + 1))
     rules = list(p["d_rules"])
     d_of = check_d_rules(rules)
     ratios, s, abar = list(p["ratios"]), p["s"], p["abar"]
     R, seed = p["restarts"], p["seed"]
+    m = Measured(Ms, rules, ratios)
     done = ctx.load_partial()
     if done:
         ctx.progress(f"resuming: {len(done)} instances from an interrupted run")
     bound_cache: dict = {}
-    searches: dict = {}
-    outs: list[dict] = []
+    searches, outs = m.searches, m.outs
     total = len(Ms) * len(rules) * len(ratios)
     for M in Ms:
         for ratio in ratios:
-            m = ratio * s
+            mu = ratio * s
             for rule in rules:
                 d = d_of[rule](M)
                 key = f"{M},{d},{ratio!r}"
@@ -126,15 +72,32 @@ def run_etf_grid(claim, ctx: Context) -> Finding:
                 ctx.progress(f"instance {len(outs) + 1}/{total}: M = {M}, d = {d} ({rule}), ||mu||/s = {ratio}")
                 d_eff = min(d, M + 1)
                 if (M, d_eff, ratio) not in searches:
-                    searches[(M, d_eff, ratio)] = search_simplified(simplified_problem(d_eff, m, s, abar), M, restarts=R,
+                    searches[(M, d_eff, ratio)] = search_simplified(simplified_problem(d_eff, mu, s, abar), M, restarts=R,
                                                                    seed=seed)
-                out = compress(M, d, m, s, abar, restarts=R, seed=seed, search=searches[(M, d_eff, ratio)],
+                out = compress(M, d, mu, s, abar, restarts=R, seed=seed, search=searches[(M, d_eff, ratio)],
                                bound_cache=bound_cache, pole_bound=M <= p["pole_M_max"] and ratio <= p["pole_ratio_max"])
                 out["ratio"], out["rule"], out["shared_search_dim"] = ratio, rule, d_eff
                 out["search"]["restarts"] = R
                 outs.append(out)
                 done[key] = out
                 ctx.save_partial(done)
+    return m
+
+
+def decide(outs: list[dict]) -> str:
+    """refuted when some instance's verdict is etf-not-optimal; verified when every instance is
+    `_instance_ok`; inconclusive otherwise."""
+    if any(o["verdict"] == "etf-not-optimal" for o in outs):
+        return "refuted"
+    return "verified" if all(_instance_ok(o) for o in outs) else "inconclusive"
+
+
+def render(p: dict, m: Measured, status: str, ctx: Context) -> Finding:
+    import numpy as np
+
+    Ms, rules, ratios, outs, searches = m.Ms, m.rules, m.ratios, m.outs, m.searches
+    s, abar = p["s"], p["abar"]
+    R, seed = p["restarts"], p["seed"]
     rows, notes = [], []
     ok = [_instance_ok(o) for o in outs]
     refuted = [o for o in outs if o["verdict"] == "etf-not-optimal"]
@@ -178,7 +141,6 @@ def run_etf_grid(claim, ctx: Context) -> Finding:
                "min_converged_fraction": min(o["search"]["converged"] / R for o in outs)}
     if ctx.make_plots:
         _etf_grid_plots(ctx, outs, Ms, ratios, s, abar)
-    status = "refuted" if refuted else ("verified" if all(ok) else "inconclusive")
     summary = (f"{sum(ok)}/{len(outs)} instances (M = {Ms[0]}..{Ms[-1]}, d in {{{', '.join(rules)}}}, ||mu||/s in "
                f"{ratios}): the tilted ETF is the best of {R} restarts, a certified strict local minimum, above a "
                f"certified lower bound (relative gap {min(gaps):.2g}..{max(gaps):.3f}, median "
@@ -253,14 +215,28 @@ def _etf_grid_plots(ctx: Context, outs, Ms, ratios, s, abar) -> None:
         ctx.save_figure(fig, "gram")
 
 
+def run(claim, ctx: Context) -> Finding:
+    p = claim.parameters
+    m = measure(p, ctx)
+    return render(p, m, decide(m.outs), ctx)
+
+
+def check(p: dict) -> None:
+    need(p["M_min"] <= p["M_max"], f"M_min = {p['M_min']} > M_max = {p['M_max']}: the grid is empty")
+    need(len(set(p["d_rules"])) == len(p["d_rules"]), "d_rules lists a rule twice")
+    need(len(set(p["ratios"])) == len(p["ratios"]), "ratios lists a value twice")
+
+
 register(Kind(
     name="etf-grid",
-    params={"M_min": Param("int", 2), "M_max": Param("int", 10), "d_rules": Param("list[str]", ["M", "M+1", "2M"], choices=("M", "M+1", "2M")),
-            "ratios": Param("list[float]", [0.25, 0.5, 1.0, 2.0, 4.0, 8.0]), "s": Param("float", 1.0),
-            "abar": Param("float", 1.0), "restarts": Param("int", 1000), "seed": Param("int", 0),
-            "pole_M_max": Param("int", 0), "pole_ratio_max": Param("float", 0.0)},
+    params={"M_min": Param("int", 2, lo=2, hi=64), "M_max": Param("int", 10, lo=2, hi=64),
+            "d_rules": Param("list[str]", ["M", "M+1", "2M"], choices=("M", "M+1", "2M")),
+            "ratios": Param("list[float]", [0.25, 0.5, 1.0, 2.0, 4.0, 8.0], lo=0, lo_open=True, hi=SCALE_MAX),
+            "s": positive(1.0), "abar": abar(1.0), "restarts": restarts(1000), "seed": seed(0),
+            "pole_M_max": Param("int", 0, lo=0, hi=64), "pole_ratio_max": Param("float", 0.0, lo=0, hi=SCALE_MAX)},
     tolerances=(),
     figures=("instances", "etf_best", "all_ok", "local_certified", "bound_certified", "max_relative_gap", "min_relative_gap",
              "median_relative_gap", "min_etf_basin", "max_grad_norm", "min_converged_fraction"),
-    run=run_etf_grid,
+    run=run,
+    check=check,
 ))

@@ -46,6 +46,7 @@ import mpmath
 import numpy as np
 
 from verify.claims.kinds import Kind, register
+from verify.claims.kinds._common import abar as _abar, dps, positive, restarts, seed as _seed
 from verify.claims.result import Context, Finding, pyplot
 from verify.claims.schema import Param
 from verify.errors import InputError
@@ -142,7 +143,19 @@ def _order_for_plot(theta: np.ndarray) -> np.ndarray:
     return np.argsort(np.arctan2(X[:, 1], X[:, 0]))
 
 
-def run_beyond_simplex_table(claim, ctx: Context) -> Finding:
+def decide(row_verdicts: list[str]) -> str:
+    """The claim's status from the rows' verdicts (`row_verdict`): refuted when a certified bound is
+    violated anywhere, verified when every row is "ok", inconclusive otherwise."""
+    if "violated" in row_verdicts:
+        return "refuted"
+    if all(v == "ok" for v in row_verdicts):
+        return "verified"
+    return "inconclusive"
+
+
+def run(claim, ctx: Context) -> Finding:
+    """Experiment and rendering per (d, M) row (the search, bounds, evidence and the row's table entry
+    and notes are produced together); the verdict is `row_verdict` per row and `decide` overall."""
     from verify.certify import certify_mu0
     from verify.model.simplified import SimplifiedProblem
     from verify.certify.local import certify_configuration
@@ -150,12 +163,6 @@ def run_beyond_simplex_table(claim, ctx: Context) -> Finding:
     from verify.search.structure import describe_code
 
     p, tol = claim.parameters, claim.tolerance
-    if p["restarts"] < 1:
-        raise InputError(f"restarts must be >= 1, got {p['restarts']}")
-    if not (p["s"] > 0 and math.isfinite(p["s"])) or not math.isfinite(p["abar"]) or p["abar"] == 0:
-        raise InputError("s must be > 0 and abar finite and nonzero")
-    if p["lp_degree"] < 1 or p["signfree_degree"] < 0 or p["dps"] < 20:
-        raise InputError("lp_degree must be >= 1, signfree_degree >= 0 (0: skip) and dps >= 20")
     pairs = pairs_of(p)
     abar, s = p["abar"], p["s"]
     cache: dict = {}
@@ -233,12 +240,7 @@ def run_beyond_simplex_table(claim, ctx: Context) -> Finding:
             notes.append(f"d = {d}, M = {M}: a network with MIXED-SIGN weights is below the one-signed LP bound: negative "
                          "weights help here (the LP bound's assumption excludes it; not a contradiction)")
         results.append((d, M, value, lp.lower_bound, None if sf is None else sf.lower_bound, best, st))
-    if "violated" in statuses:
-        status = "refuted"
-    elif all(v == "ok" for v in statuses):
-        status = "verified"
-    else:
-        status = "inconclusive"
+    status = decide(statuses)
     figures.update({
         "pairs": float(len(pairs)), "max_grad_norm": worst_grad, "min_curvature": worst_curv,
         "min_margin": float(min_margin) if min_margin is not None else -math.inf,
@@ -332,20 +334,21 @@ def _plots(ctx: Context, results, p) -> None:
 register(Kind(
     name="beyond-simplex-table",
     params={
-        "d": Param("list[int]", [2, 3], doc="dimensions (ignored when pairs is given)"),
-        "M_min": Param("int", 0, doc="smallest M; 0 means d + 2"),
-        "M_max": Param("int", 8),
-        "pairs": Param("list[list[int]]", (), doc="explicit [d, M] pairs (replace the d / M grid)"),
-        "restarts": Param("int", 1000),
-        "seed": Param("int", 0),
-        "abar": Param("float", 1.0),
-        "s": Param("float", 1.0),
-        "lp_degree": Param("int", 16),
-        "signfree_degree": Param("int", 32, doc="0 skips the sign-free bound"),
-        "dps": Param("int", 30),
+        "d": Param("list[int]", [2, 3], lo=2, hi=16, doc="dimensions (ignored when pairs is given)"),
+        "M_min": Param("int", 0, lo=0, hi=64, doc="smallest M; 0 means d + 2"),
+        "M_max": Param("int", 8, lo=4, hi=64),
+        "pairs": Param("list[list[int]]", (), lo=2, hi=64, doc="explicit [d, M] pairs (replace the d / M grid)"),
+        "restarts": restarts(1000),
+        "seed": _seed(0),
+        "abar": _abar(1.0),
+        "s": positive(1.0),
+        "lp_degree": Param("int", 16, lo=1, hi=256),
+        "signfree_degree": Param("int", 32, lo=0, hi=256, doc="0 skips the sign-free bound"),
+        "dps": dps(30, lo=20),
     },
     tolerances=("grad_max", "value_atol", "crosscheck_atol"),
     figures=("pairs", "max_grad_norm", "min_curvature", "min_margin", "max_rel_gap_lp", "max_rel_gap_signfree",
              "max_crosscheck", "seconds_search", "seconds_bounds", "seconds_local"),
-    run=run_beyond_simplex_table,
+    run=run,
+    check=lambda p: (pairs_of(p), None)[1],
 ))

@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import math
 import time
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import optimize
@@ -50,6 +51,7 @@ from scipy import stats as _st
 from threadpoolctl import threadpool_limits
 
 from verify.claims.kinds import Kind, register
+from verify.claims.kinds._common import DIM_MAX, TARGETS_MAX, abar as _abar, need, nonnegative, positive, seed as _seed
 from verify.claims.result import Context, Finding, pyplot
 from verify.claims.schema import Param
 from verify.errors import InputError
@@ -244,21 +246,26 @@ def _mean_se(v) -> tuple[float, float]:
     return float(v.mean()), float(v.std(ddof=1) / math.sqrt(v.size)) if v.size > 1 else math.nan
 
 
-def run_optimization_gap(claim, ctx: Context) -> Finding:
-    p, tol = claim.parameters, claim.tolerance
+@dataclass
+class Measured:
+    opt: object  # the best tilted ETF (z^)
+    ds: list
+    Ns: list
+    refs: dict = field(default_factory=dict)  # per d: meanfield_reference
+    recs: list = field(default_factory=list)  # run_instance records (with refs[d] merged in)
+    seeds: list = field(default_factory=list)
+    reruns: int = 0
+    t_start: float = 0.0
+
+
+def measure(p: dict, tol: dict, ctx: Context) -> Measured:
+    """Every instance (d, N, target): minimized, and re-run with tighter tolerances where a check failed."""
     M, m, s, abar, var_a = p["M"], p["mu_norm"], p["s"], p["abar"], p["var_a"]
     ds, Ns, n_t = sorted(p["d"]), sorted(p["N"]), p["targets"]
-    if M < 2 or m <= 0:
-        raise InputError("optimization-gap needs M >= 2 and mu_norm > 0 (the tilted ETF of MATH.md section 6)")
-    if ds[0] < M:
-        raise InputError(f"every d must be >= M = {M} (the tilted simplex lives in mu-perp)")
-    if n_t < 2:
-        raise InputError("targets must be >= 2 (standard errors across targets)")
-    if min(Ns) < 1 or p["random_starts"] < 0:
-        raise InputError("N must be positive and random_starts >= 0")
     t_start = time.perf_counter()
     opt = best_etf(M, m, s, abar)
-    refs, recs, notes, seeds, reruns = {}, [], [], [], 0
+    out = Measured(opt, ds, Ns, t_start=t_start)
+    refs, recs, seeds = out.refs, out.recs, out.seeds
     for i_d, d in enumerate(ds):
         ctx.progress(f"d = {d}: mean-field references")
         refs[d] = meanfield_reference(opt, d, var_a)
@@ -270,11 +277,17 @@ def run_optimization_gap(claim, ctx: Context) -> Finding:
                 r = run_instance(opt, d, N, seed, var_a=var_a, random_starts=p["random_starts"], grad_max=tol["grad_max"])
                 lower, upper = r["gap"] - r["delta_N"], r["delta_hat"] - r["gap"]
                 if r["grad_norm"] > tol["grad_max"] or not r["second_order"] or min(lower, upper) < -tol["sandwich_atol"]:
-                    reruns += 1
+                    out.reruns += 1
                     ctx.progress(f"  re-running seed {seed} with tighter tolerances")
                     r = run_instance(opt, d, N, seed, var_a=var_a, random_starts=p["random_starts"], grad_max=tol["grad_max"], tighten=True)
                 r.update(refs[d])
                 recs.append(r)
+    return out
+
+
+def analyse(m: Measured, tol: dict) -> dict:
+    """Per (d, N) cells, the table rows, the weighted log-log fits and the checks the verdict reads."""
+    ds, Ns, refs, recs = m.ds, m.Ns, m.refs, m.recs
     # ---- aggregate per (d, N) ----
     level = tol["confidence"]
     rows, cells = [], {}
@@ -321,7 +334,26 @@ def run_optimization_gap(claim, ctx: Context) -> Finding:
     sandwich_ok = min(lower, upper) >= -tol["sandwich_atol"]
     max_grad = max(r["grad_norm"] for r in recs)
     converged = max_grad <= tol["grad_max"] and all(r["second_order"] for r in recs)
-    status, reasons = verdict(sandwich_ok=sandwich_ok, converged=converged, excess_fit=ex_fit, gap_fit=gap_fit)
+    return {"rows": rows, "cells": cells, "ex_fit": ex_fit, "gap_fit": gap_fit, "per_d": per_d, "per_d_gap": per_d_gap,
+            "ex_d": ex_d, "dev_d": dev_d, "lower": lower, "upper": upper, "sandwich_ok": sandwich_ok,
+            "max_grad": max_grad, "converged": converged}
+
+
+def decide(a: dict) -> tuple[str, list[str]]:
+    """The status from the analysis's checks (`verdict`, pure)."""
+    return verdict(sandwich_ok=a["sandwich_ok"], converged=a["converged"], excess_fit=a["ex_fit"], gap_fit=a["gap_fit"])
+
+
+def render(p: dict, tol: dict, m: Measured, a: dict, verdict_: tuple[str, list[str]], ctx: Context) -> Finding:
+    M, mu_norm, s, abar = p["M"], p["mu_norm"], p["s"], p["abar"]
+    ds, Ns, refs, recs, opt = m.ds, m.Ns, m.refs, m.recs, m.opt
+    seeds, reruns, t_start = m.seeds, m.reruns, m.t_start
+    rows, cells, ex_fit, gap_fit = a["rows"], a["cells"], a["ex_fit"], a["gap_fit"]
+    per_d, per_d_gap, ex_d, dev_d = a["per_d"], a["per_d_gap"], a["ex_d"], a["dev_d"]
+    lower, upper, max_grad = a["lower"], a["upper"], a["max_grad"]
+    Nmax = Ns[-1]
+    status, reasons = verdict_
+    notes = []
     notes.extend(reasons)
     dmax = ds[-1]
     floor_ratio = max(refs[d]["floor"] / cells[(d, Nmax)]["excess"] for d in ds)
@@ -351,7 +383,7 @@ def run_optimization_gap(claim, ctx: Context) -> Finding:
         figures[f"gap_slope_N_d{d}"] = per_d_gap[d]["slope"]
         figures[f"mf_part_d{d}"] = refs[d]["mf_part"]
     notes.append(
-        f"best tilted ETF (M = {M}, ||mu|| = {m}, s = {s}, abar = {abar}): alpha* = {opt.alpha64:.12g}, "
+        f"best tilted ETF (M = {M}, ||mu|| = {mu_norm}, s = {s}, abar = {abar}): alpha* = {opt.alpha64:.12g}, "
         f"beta* = {opt.beta64:.12g}, L~* = {opt.loss64:.12g}; z^ is the L~ minimizer only if the conjecture of "
         "MATH.md section 6 holds"
     )
@@ -398,6 +430,20 @@ def run_optimization_gap(claim, ctx: Context) -> Finding:
         notes=notes,
         plots=list(ctx.plots),
     )
+
+
+
+
+def run(claim, ctx: Context) -> Finding:
+    p, tol = claim.parameters, claim.tolerance
+    m = measure(p, tol, ctx)
+    a = analyse(m, tol)
+    return render(p, tol, m, a, decide(a), ctx)
+
+
+def check(p: dict) -> None:
+    need(min(p["d"]) >= p["M"], f"every d must be >= M = {p['M']} (the tilted simplex lives in mu-perp)")
+    need(len(set(p["d"])) == len(p["d"]) and len(set(p["N"])) == len(p["N"]), "d and N must not list a value twice")
 
 
 def _safe_fit(x, y, se, groups, level) -> dict:
@@ -461,16 +507,16 @@ def _plots(ctx: Context, ds, Ns, cells, refs, per_d, per_d_gap) -> None:
 register(Kind(
     name="optimization-gap",
     params={
-        "M": Param("int", 3),
-        "mu_norm": Param("float", 1.0),
-        "s": Param("float", 1.0),
-        "abar": Param("float", 1.0),
-        "var_a": Param("float", 0.0),
-        "d": Param("list[int]"),
-        "N": Param("list[int]"),
-        "targets": Param("int"),
-        "seed": Param("int", 0),
-        "random_starts": Param("int", 3),
+        "M": Param("int", 3, lo=2, hi=64, doc="M >= 2: the tilted ETF of MATH.md section 6"),
+        "mu_norm": positive(1.0, doc="> 0: the tilted ETF needs a direction mu"),
+        "s": positive(1.0),
+        "abar": _abar(1.0),
+        "var_a": nonnegative(0.0),
+        "d": Param("list[int]", lo=2, hi=DIM_MAX),
+        "N": Param("list[int]", lo=1, hi=10**6),
+        "targets": Param("int", lo=2, hi=TARGETS_MAX, doc=">= 2: standard errors across targets"),
+        "seed": _seed(0),
+        "random_starts": Param("int", 3, lo=0, hi=1000),
     },
     tolerances=("grad_max", "sandwich_atol", "confidence"),
     figures=(
@@ -480,6 +526,7 @@ register(Kind(
         "d_times_mf_part", "fluct_sd_sqrt_Nd_at_Nmax", "floor_over_excess_max", "starts_agreeing", "etf_alpha",
         "etf_beta", "etf_loss", "reruns", "seconds",
     ),
-    run=run_optimization_gap,
+    run=run,
+    check=check,
     doc=__doc__,
 ))

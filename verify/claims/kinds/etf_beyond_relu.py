@@ -41,9 +41,9 @@ import time
 import numpy as np
 
 from verify.claims.kinds import Kind, register
+from verify.claims.kinds._common import DIM_MAX, SCALE_MAX, abar as _abar, activation, dps, need, positive, restarts, seed as _seed
 from verify.claims.result import Context, Finding, pyplot
 from verify.claims.schema import Param
-from verify.errors import InputError
 from verify.model.networks import mu_along_e1
 
 VERDICTS = ("etf-best-found", "etf-beaten", "etf-best-known", "inconclusive")
@@ -149,37 +149,47 @@ def _fmt(x: float, digits: int = 6) -> str:
     return "inf" if x == math.inf else f"{x:.{digits}g}"
 
 
-def run_etf_beyond_relu(claim, ctx: Context) -> Finding:
-    p, tol = claim.parameters, claim.tolerance
-    for key in ("restarts", "dps"):
-        if p[key] < 1:
-            raise InputError(f"{key} must be >= 1")
-    if not 0 < p["rho_min"] < p["rho_max"]:
-        raise InputError("need 0 < rho_min < rho_max")
-    if p["d_offset"] < 0 or min(p["Ms"]) < 2 or min(p["ratios"]) <= 0 or p["s"] <= 0:
-        raise InputError("need d_offset >= 0 (d = M + d_offset >= M), every M >= 2, ||mu||/s > 0 and s > 0")
+def measure(p: dict, tol: dict, ctx: Context) -> list[dict]:
+    """evaluate_point at every (activation, M, ||mu||/s) of the grid."""
     points = []
     for entry in p["activations"]:
         act = entry["activation"]
         pa = dict(p, restarts=entry["restarts"] or p["restarts"])
-        if pa["restarts"] < 1:
-            raise InputError(f"{act}: restarts must be >= 1")
         for M in p["Ms"]:
             for ratio in p["ratios"]:
                 d = M + p["d_offset"]
                 ctx.progress(f"{act}: M = {M}, d = {d}, ||mu||/s = {ratio} ({pa['restarts']} restarts)")
                 points.append(evaluate_point(act, M, d, ratio, pa, tol, progress=ctx.progress))
+    return points
+
+
+def decide(verdicts: list[tuple[str, str]], control_ok: bool) -> str:
+    """verdicts: (activation label, point verdict). error when the ReLU control failed (the search is
+    not trusted); refuted when a non-ReLU activation has an etf-beaten point; inconclusive otherwise
+    (a search cannot prove a global minimum)."""
+    if not control_ok:
+        return "error"
+    return "refuted" if any(v == "etf-beaten" for act, v in verdicts if act != "relu") else "inconclusive"
+
+
+def control_deviation(points: list[dict], tol: dict) -> tuple[float, bool]:
+    """(max deviation of the ReLU control points from best_etf, whether the control holds)."""
+    control_dev, control_ok = 0.0, True
+    for pt in points:
+        if pt["activation"] == "relu":
+            dev = _control(pt)
+            control_dev = max(control_dev, dev)
+            control_ok &= pt["cls"] == "tilted-etf" and dev <= tol["control_atol"]
+    return control_dev, control_ok
+
+
+def render(p: dict, tol: dict, points: list[dict], status: str, ctx: Context) -> Finding:
     rows, notes = [], []
-    control_dev = 0.0
-    control_ok = True
+    control_dev, control_ok = control_deviation(points, tol)
     per_act: dict[str, list] = {}
     for pt in points:
         e, b, res = pt["etf"], pt["best"], pt["search"]
         is_control = pt["activation"] == "relu"
-        if is_control:
-            dev = _control(pt)
-            control_dev = max(control_dev, dev)
-            control_ok &= pt["cls"] == "tilted-etf" and dev <= tol["control_atol"]
         per_act.setdefault(pt["activation"], []).append(pt)
         r = pt["r"]
         norms = "-" if pt["homogeneous"] else ", ".join(f"{x / r:.3g}" for x in np.sort(b.norms))
@@ -235,11 +245,9 @@ def run_etf_beyond_relu(claim, ctx: Context) -> Finding:
     if ctx.make_plots:
         _plots(ctx, points)
     if not control_ok:
-        status = "error"
         summary = (f"ReLU control failed (max deviation from best_etf {control_dev:.1e}, or the best found is not a "
                    f"tilted ETF): the search is not trusted. " + "; ".join(summary_parts))
     else:
-        status = "refuted" if beaten_any else "inconclusive"
         has_relu = any(q["activation"] == "relu" for q in points)
         summary = "; ".join(summary_parts) + (f". ReLU control within {control_dev:.1e} of best_etf." if has_relu
                                                else ". No ReLU control in this claim.")
@@ -264,6 +272,18 @@ def run_etf_beyond_relu(claim, ctx: Context) -> Finding:
         notes=notes,
         plots=list(ctx.plots),
     )
+
+
+def run(claim, ctx: Context) -> Finding:
+    p, tol = claim.parameters, claim.tolerance
+    points = measure(p, tol, ctx)
+    _, control_ok = control_deviation(points, tol)
+    return render(p, tol, points, decide([(q["activation"], q["verdict"]) for q in points], control_ok), ctx)
+
+
+def check(p: dict) -> None:
+    need(p["rho_min"] < p["rho_max"], f"need rho_min < rho_max, got {p['rho_min']} and {p['rho_max']}")
+    need(len(set(p["Ms"])) == len(p["Ms"]) and len(set(p["ratios"])) == len(p["ratios"]), "Ms and ratios must not list a value twice")
 
 
 def _plots(ctx: Context, points: list) -> None:
@@ -306,20 +326,22 @@ def _plots(ctx: Context, points: list) -> None:
 register(Kind(
     name="etf-beyond-relu",
     params={
-        "activations": Param("list[table]", fields={"activation": Param("str"), "restarts": Param("int", 0)}),
-        "Ms": Param("list[int]"),
-        "ratios": Param("list[float]"),
-        "d_offset": Param("int", 1),
-        "s": Param("float", 1.0),
-        "abar": Param("float", 1.0),
-        "restarts": Param("int", 100),
-        "seed": Param("int", 0),
-        "rho_min": Param("float", 0.01),
-        "rho_max": Param("float", 10.0),
-        "dps": Param("int", 15),
+        "activations": Param("list[table]", fields={"activation": activation(),
+                                                    "restarts": restarts(0, lo=0)}),  # 0: the claim's restarts
+        "Ms": Param("list[int]", lo=2, hi=64),
+        "ratios": Param("list[float]", lo=0, lo_open=True, hi=SCALE_MAX),
+        "d_offset": Param("int", 1, lo=0, hi=DIM_MAX, doc="d = M + d_offset"),
+        "s": positive(1.0),
+        "abar": _abar(1.0),
+        "restarts": restarts(100),
+        "seed": _seed(0),
+        "rho_min": positive(0.01),
+        "rho_max": positive(10.0),
+        "dps": dps(15),
     },
     tolerances=("value_atol", "control_atol", "structure", "gtol"),
     figures=("points", "control_max_dev", "etf_best_found_points", "etf_beaten_points", "max_rel_gain_over_etf",
              "max_etf_float_vs_mp", "seconds"),
-    run=run_etf_beyond_relu,
+    run=run,
+    check=check,
 ))
