@@ -11,6 +11,7 @@ Statuses say what was shown:
 from __future__ import annotations
 
 import io
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -40,9 +41,19 @@ class Finding:
             raise ValueError(f"key figure {self.key_figure!r} not among the figures")
 
 
+def _warn_stderr(msg: str) -> None:
+    import sys
+
+    print(f"verify: warning: {msg}", file=sys.stderr, flush=True)
+
+
 @dataclass
 class Context:
-    """Where a checker may write figures, and how it reports progress."""
+    """Where a checker may write figures, and how it reports progress.
+
+    Figures go to `fig_dir` when set (the runner's staging folder: they are published together
+    with the claim's JSON and Markdown), else to `out_dir`. Partial results live in
+    `<out_dir>/.partial/<claim id>.json`; `resume=False` (--no-cache) ignores them."""
 
     claim_id: str
     out_dir: Path | None = None
@@ -50,55 +61,93 @@ class Context:
     progress: Callable[[str], None] = lambda msg: None
     plots: list[str] = field(default_factory=list)
     resume_key: str = ""  # claim SHA-256 and code version: partial results of another key are ignored
+    resume: bool = True  # False: a fresh computation, saved partial results are not read
+    fig_dir: Path | None = None
+    warn: Callable[[str], None] = _warn_stderr
 
     # Partial results of a long claim, so that an interrupted run resumes where it stopped: a JSON
     # dict of finished items in <out_dir>/.partial/<claim id>.json, written atomically after each.
+    # Nothing under .partial is ever followed through a symlink; a damaged file is set aside.
     def _partial_path(self) -> Path | None:
         return None if self.out_dir is None or not self.resume_key else Path(self.out_dir) / ".partial" / f"{self.claim_id}.json"
 
     def load_partial(self) -> dict:
-        """The items saved by an interrupted run of the same claim file and code version ({} if none)."""
+        """The items saved by an interrupted run of the same claim file and code version ({} if none,
+        with `resume` off, or if the file is damaged: then it is set aside with a warning)."""
         import json
 
+        from verify.io import is_real_dir, read_regular, set_aside
+
         path = self._partial_path()
+        if path is None or not self.resume:
+            return {}
+        if not is_real_dir(path.parent):
+            if os.path.lexists(path.parent):
+                set_aside(path.parent, self.warn, "not a folder (or a symlink)")
+            return {}
+        if not os.path.lexists(path):
+            return {}
         try:
-            data = json.loads(path.read_text()) if path is not None else {}
-        except (OSError, ValueError):
+            data = json.loads(read_regular(path).decode("utf-8"))
+        except (OSError, ValueError) as e:
+            set_aside(path, self.warn, f"unreadable partial results ({getattr(e, 'strerror', None) or e})")
+            return {}
+        if not isinstance(data, dict) or not isinstance(data.get("items", {}), dict):
+            set_aside(path, self.warn, "partial results are not a JSON object of items")
             return {}
         return data.get("items", {}) if data.get("key") == self.resume_key else {}
 
     def save_partial(self, items: dict) -> None:
-        from verify.io import atomic_write_json
+        from verify import io as vio
 
         path = self._partial_path()
         if path is not None:
-            atomic_write_json(path, {"key": self.resume_key, "items": items})
+            try:
+                vio.real_dir(path.parent, self.warn)
+                vio.atomic_write_json(path, {"key": self.resume_key, "items": items})
+            except OSError as e:
+                raise vio.WriteError(f"cannot save partial results to {path} ({e.strerror or e})") from e
 
     def clear_partial(self) -> None:
+        from verify.io import is_real_dir
+
         path = self._partial_path()
-        if path is not None:
-            path.unlink(missing_ok=True)
+        if path is not None and is_real_dir(path.parent):
+            try:
+                path.unlink(missing_ok=True)  # a symlink there: the link goes, never its target
+            except OSError:  # a folder there, or no permission: stale partial results are harmless
+                pass
 
     def save_figure(self, fig, name: str) -> None:
-        """Save a matplotlib figure as <out_dir>/<claim id>-<name>.png, atomically."""
+        """Save a matplotlib figure as <claim id>-<name>.png in `fig_dir` (else `out_dir`), atomically.
+        A failure to write is a `WriteError` (never a verdict on the claim)."""
         import matplotlib.pyplot as plt
 
-        from verify.io import atomic_write_bytes
+        from verify import io as vio
 
         try:
-            if not (self.make_plots and self.out_dir is not None):
+            folder = self.fig_dir if self.fig_dir is not None else self.out_dir
+            if not (self.make_plots and folder is not None):
                 return
             buf = io.BytesIO()
             fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
             fname = f"{self.claim_id}-{name}.png"
-            atomic_write_bytes(Path(self.out_dir) / fname, buf.getvalue())
+            try:
+                vio.atomic_write_bytes(Path(folder) / fname, buf.getvalue())
+            except OSError as e:
+                raise vio.WriteError(f"cannot write figure {fname} ({e.strerror or e})") from e
             self.plots.append(fname)
         finally:
             plt.close(fig)
 
 
 def worst(values, default=0.0) -> float:
+    """The largest of `values` (`default` when there are none). A NaN among them is a failure of the
+    measurement, never a pass: plain max() would drop it unless it came first, so it is refused and
+    the claim ends in status error with this message."""
     values = [float(v) for v in values]
+    if any(v != v for v in values):
+        raise ValueError(f"a measured error is NaN ({sum(v != v for v in values)} of {len(values)} values)")
     return max(values) if values else default
 
 

@@ -1,14 +1,19 @@
 """Run claims, reuse unchanged results, and compare runs against what the claim files expect.
 
-`run_claims` checks each claim and writes its report as soon as it finishes, so an interrupted
-run keeps every report it completed (and every earlier one intact); a rerun reuses a report
-whose claim-file hash and code version match, so it resumes where it stopped.
+`run_claims` checks each claim and publishes its report files together as soon as it finishes, so
+an interrupted run keeps every report it completed (and every earlier one intact); a rerun reuses a
+report whose claim-file hash and code version match and whose Markdown and figures are the ones its
+JSON records, so it resumes where it stopped. One run at a time writes a folder (`<out>/.lock`); a
+failure to write stops the run and never replaces a report; damaged caches are set aside.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import json
+import os
+import re
+import secrets
 import sys
 import time
 import traceback
@@ -18,8 +23,9 @@ from verify.claims.kinds import KINDS
 from verify.claims.result import Context, Finding
 from verify.claims.schema import Claim
 from verify.errors import InputError
-from verify.io import code_version
-from verify.reports import environment, write_claim_report, write_index
+from verify.io import DirLock, WriteError, code_version, prepare_out_dir, read_regular, set_aside
+from verify.reports import (clean_staging, environment, new_staging, remove_tree, report_files_problem,
+                            write_claim_report, write_index)
 
 
 def bands(claim: Claim) -> dict[str, str]:
@@ -31,10 +37,15 @@ def bands(claim: Claim) -> dict[str, str]:
 
 
 def check_one(claim: Claim, ctx: Context) -> tuple[Finding, float]:
-    """Run a claim's checker; a failure of the checker becomes status "error" with its message."""
+    """Run a claim's checker; a failure of the checker becomes status "error" with its message.
+
+    A failure to write the claim's files (`WriteError`) is not the checker's: it propagates, so it
+    can never turn into an `error` report replacing a good one."""
     t0 = time.perf_counter()
     try:
         finding = KINDS[claim.kind].run(claim, ctx)
+    except WriteError:
+        raise
     except InputError as e:
         finding = Finding("error", f"invalid parameters: {e}", {"error": 1.0}, "error")
     except Exception as e:  # noqa: BLE001 - recorded in the report, never a verdict
@@ -76,14 +87,50 @@ def _report(claim: Claim, finding: Finding, duration: float, env: dict, version:
     }
 
 
-def _cached(out_dir: Path, claim: Claim, version: str) -> dict | None:
+# Names a claim id may not take: they would collide with the folder's own files (index.md, .lock,
+# .partial, .staging, .cache) or are not a plain slug. The schema's own check uses the same pattern.
+_ID = re.compile(r"[a-z0-9][a-z0-9-]{1,79}")
+RESERVED_IDS = frozenset({"index", "lock", "partial", "staging", "cache"})
+
+
+def check_ids(claims: list[Claim]) -> None:
+    """InputError for a reserved, malformed or repeated claim id (before any work)."""
+    seen = set()
+    for c in claims:
+        if not isinstance(c.id, str) or not _ID.fullmatch(c.id):
+            raise InputError(f"{c.path}: claim id {c.id!r} is not a slug [a-z0-9][a-z0-9-]{{1,79}}")
+        if c.id in RESERVED_IDS:
+            raise InputError(f"{c.path}: claim id {c.id!r} is reserved (it would collide with the report "
+                             "folder's own files); choose another id")
+        if c.id in seen:
+            raise InputError(f"{c.path}: duplicate claim id {c.id!r}")
+        seen.add(c.id)
+
+
+def _warn(msg: str) -> None:
+    print(f"verify: warning: {msg}", file=sys.stderr, flush=True)
+
+
+def _cached(out_dir: Path, claim: Claim, version: str, log=lambda m: None) -> dict | None:
+    """The report on disk if it can be reused: same claim file and code version, not an error, and
+    its Markdown and figures the ones its JSON records. A damaged JSON (not an object, garbage,
+    unreadable, a symlink) is set aside with a warning; the claim is then recomputed."""
     path = out_dir / f"{claim.id}.json"
+    if not os.path.lexists(path):
+        return None
     try:
-        rep = json.loads(path.read_text())
-    except (OSError, ValueError):
+        rep = json.loads(read_regular(path).decode("utf-8"))
+    except (OSError, ValueError) as e:
+        set_aside(path, _warn, f"unreadable cached report ({getattr(e, 'strerror', None) or e})")
+        return None
+    if not isinstance(rep, dict):
+        set_aside(path, _warn, f"cached report is not a JSON object (a {type(rep).__name__})")
         return None
     if rep.get("claim_sha256") == claim.sha256 and rep.get("code_version") == version and rep.get("status") != "error":
-        return rep
+        problem = report_files_problem(out_dir, rep)
+        if problem is None and rep.get("id") == claim.id:
+            return rep
+        log(f"report files of {claim.id} are inconsistent ({problem or 'another id'}); recomputing")
     return None
 
 
@@ -91,36 +138,82 @@ def _log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
+def new_run_id() -> str:
+    now = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    return f"{now}-{os.getpid()}-{secrets.token_hex(2)}"
+
+
 def run_claims(claims: list[Claim], out_dir: Path, *, reuse: bool = True, make_plots: bool = True,
                write: bool = True, profile: str = "quick", quiet: bool = False) -> list[dict]:
-    """Check every claim (reusing unchanged results), write reports, return the report dicts."""
-    out_dir = Path(out_dir)
-    if write:
-        out_dir.mkdir(parents=True, exist_ok=True)
+    """Check every claim (reusing unchanged results), write reports, return the report dicts.
+
+    With `write`, the folder is checked writable and locked (`.lock`) before any work; each claim's
+    files are published together as it finishes (`write_claim_report`), and `index.md` is rebuilt
+    from every report in the folder. A failure to write is a `WriteError`: the run stops and the
+    previous files are kept. `reuse=False` recomputes everything, ignoring saved partial results."""
+    if not claims:
+        raise InputError("no claims to run (the selection is empty)")
+    check_ids(claims)
+    if not write:
+        return _run(claims, out_dir, None, reuse=reuse, make_plots=False, write=False, profile=profile, quiet=quiet)
+    if isinstance(out_dir, str) and not out_dir.strip():
+        raise InputError("--out must name a folder (got an empty path)")
+    out_dir = prepare_out_dir(out_dir)
+    with DirLock(out_dir, _warn):
+        clean_staging(out_dir, _warn)
+        try:
+            return _run(claims, out_dir, new_run_id(), reuse=reuse, make_plots=make_plots, write=True,
+                        profile=profile, quiet=quiet)
+        finally:
+            clean_staging(out_dir, _warn, remove=True)
+
+
+def _run(claims, out_dir, run_id, *, reuse, make_plots, write, profile, quiet) -> list[dict]:
+    out_dir = Path(out_dir) if out_dir is not None else None
     version = code_version()
     env = environment()
     reports = []
     log = (lambda m: None) if quiet else _log
-    for i, claim in enumerate(claims, 1):
-        head = f"[{i}/{len(claims)}] {claim.id}"
-        rep = _cached(out_dir, claim, version) if reuse else None
-        if rep is not None:
-            log(f"{head}: {rep['status']} (unchanged, reused)")
+    published = 0
+    try:
+        for i, claim in enumerate(claims, 1):
+            head = f"[{i}/{len(claims)}] {claim.id}"
+            rep = _cached(out_dir, claim, version, lambda m, h=head: log(f"{h}: {m}")) if (reuse and write) else None
+            if rep is not None:
+                log(f"{head}: {rep['status']} (unchanged, reused)")
+                reports.append(rep)
+                continue
+            log(f"{head}: running ({claim.kind})")
+            staging = new_staging(out_dir, claim.id, _warn) if write else None
+            try:
+                ctx = Context(claim.id, out_dir if write else None, make_plots and write,
+                              progress=lambda m, h=head: log(f"{h}:   {m}"), resume_key=f"{claim.sha256}:{version}",
+                              resume=reuse, fig_dir=staging, warn=_warn)
+                finding, duration = check_one(claim, ctx)
+                rep = _report(claim, finding, duration, env, version)
+                if write:
+                    rep["run_id"] = run_id
+                    write_claim_report(out_dir, rep, staging, _warn)
+                    published += 1
+                if finding.status != "error":
+                    ctx.clear_partial()  # only once the report is published
+            except WriteError as e:
+                raise WriteError(f"{claim.id}: {e}; the run stopped, and the previous report files in "
+                                 f"{out_dir} are kept") from e
+            finally:
+                if staging is not None:
+                    remove_tree(staging)
+            log(f"{head}: {finding.status} in {duration:.1f} s. {finding.summary}")
             reports.append(rep)
-            continue
-        log(f"{head}: running ({claim.kind})")
-        ctx = Context(claim.id, out_dir if write else None, make_plots and write,
-                      progress=lambda m, h=head: log(f"{h}:   {m}"), resume_key=f"{claim.sha256}:{version}")
-        finding, duration = check_one(claim, ctx)
-        if finding.status != "error":
-            ctx.clear_partial()
-        rep = _report(claim, finding, duration, env, version)
-        if write:
-            write_claim_report(out_dir, rep)
-        log(f"{head}: {finding.status} in {duration:.1f} s. {finding.summary}")
-        reports.append(rep)
+    except WriteError:
+        if write and published:  # keep the index in step with the reports this run did publish (best effort)
+            try:
+                write_index(out_dir, reports, profile, run_id, _warn)
+            except (WriteError, OSError):
+                pass
+        raise
     if write:
-        write_index(out_dir, reports, profile)
+        write_index(out_dir, reports, profile, run_id, _warn)
     return reports
 
 
