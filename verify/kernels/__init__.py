@@ -2,8 +2,9 @@
 
 - `kernel(act, q1, q2, c)`: float64, broadcasting; the closed form where one exists (a few ulp,
   relative, up to and including rho = +-1), else the trapezoidal quadrature (about 1e-14).
-- `kernel_mp(act, q1, q2, c, dps)`: mpmath at `dps` significant digits; closed form, or
-  quadrature for tanh, sigmoid, softplus, GELU, SiLU.
+- `kernel_mp(act, q1, q2, c, dps)`: mpmath at `dps` significant digits; closed form (two-slope,
+  step, sign, erf, GELU, Hermite), or quadrature for tanh, sigmoid, softplus, SiLU.
+- `verify.kernels.relu`: the unit-norm ReLU K(rho), K', K'' in float64, mpmath and arb.
 - `kernel_arb(act, q1, q2, c, prec)`: a python-flint ball that contains the exact value.
 - `kernel_matrix(act, A, B)`: kernel matrices between point sets (fused float64 path).
 
@@ -20,6 +21,7 @@ import mpmath
 import numpy as np
 
 from verify.errors import InputError
+from verify.numbers.decimal import parse_decimal
 from verify.numbers.precision import flint_prec
 from verify.kernels.activations import NAMES, Activation, get_activation, parse_label
 from verify.kernels.matrix import kernel_block, kernel_matrix, row_norms_sq
@@ -67,17 +69,15 @@ def _as_fraction(v) -> Fraction:
     """Exact rational value of a float, int or decimal string (validation happens in exact arithmetic)."""
     if isinstance(v, Fraction):
         return v
+    if isinstance(v, str):  # bounded exponent and digits: Fraction("1e-100000000") would run for minutes
+        return parse_decimal(v)
     try:
-        if isinstance(v, str):
-            out = Fraction(v.strip())
-        else:
-            f = float(v)
-            if not math.isfinite(f):
-                raise ValueError
-            out = Fraction(f)
-    except (ValueError, ZeroDivisionError, OverflowError):
+        f = float(v)
+    except (TypeError, ValueError, OverflowError):
         raise InputError(f"not a finite number: {v!r}") from None
-    return out
+    if not math.isfinite(f):
+        raise InputError(f"not a finite number: {v!r}")
+    return Fraction(f)
 
 
 def kernel(act: Activation | str, q1, q2, c, *, method: str = "auto") -> np.ndarray | float:

@@ -24,7 +24,7 @@ from verify.errors import InputError
 MAX_DIGITS = 200  # significant digits of one literal (a 4299-digit literal is refused, not parsed)
 MAX_EXPONENT = 400  # |decimal exponent| after normalization: covers float64's range (1e-324..1e308)
 
-_DECIMAL = re.compile(r"([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d{1,9}))?", re.ASCII)
+_DECIMAL = re.compile(r"([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?)(\d+))?", re.ASCII)
 
 
 def parse_decimal(text: str, name: str = "value") -> Fraction:
@@ -32,6 +32,8 @@ def parse_decimal(text: str, name: str = "value") -> Fraction:
 
     Refused: empty strings, non-ASCII digits, '_' separators, inf/nan, hex, more than MAX_DIGITS
     significant digits, and magnitudes outside 10**-MAX_EXPONENT .. 10**MAX_EXPONENT (zero is fine).
+    The cost is linear in len(text): no integer is ever built from more than MAX_DIGITS digits
+    (leading and trailing zeros, "0.000...1" or "1000...0e-5000", are folded into the exponent).
     """
     if not isinstance(text, str):
         raise InputError(f"{name} must be a decimal string, got {type(text).__name__}")
@@ -39,18 +41,88 @@ def parse_decimal(text: str, name: str = "value") -> Fraction:
     m = _DECIMAL.fullmatch(s)
     if not s or m is None or not (m.group(2) or m.group(3)):
         raise InputError(f"{name} must be a plain decimal number (e.g. 0.1, -2, 1.5e-3), got {text[:40]!r}")
-    sign, whole, frac, exp = m.group(1), m.group(2), m.group(3) or "", int(m.group(4) or 0)
+    sign, whole, frac = m.group(1), m.group(2), m.group(3) or ""
+    exp_sign, exp_digits = m.group(4) or "", (m.group(5) or "0").lstrip("0") or "0"
     digits = (whole + frac).lstrip("0")
     if not digits:
         return Fraction(0)
-    if len(digits.rstrip("0")) > MAX_DIGITS:
+    sig = digits.rstrip("0")
+    if len(sig) > MAX_DIGITS:
         raise InputError(f"{name} has more than {MAX_DIGITS} significant digits")
-    # value = int(whole frac) * 10**(exp - len(frac)); its magnitude is 10**(lead) with
-    lead = exp + len(whole.lstrip("0")) - 1 if whole.lstrip("0") else exp - (len(frac) - len(frac.lstrip("0"))) - 1
+    out_of_range = f"{name} = {text[:40]!r} is outside the accepted magnitudes 1e-{MAX_EXPONENT} .. 1e{MAX_EXPONENT}"
+    if len(exp_digits) > 9:  # |exponent| >= 1e9: far outside, whatever the (argv-bounded) digit string
+        raise InputError(out_of_range)
+    exp = -int(exp_digits) if exp_sign == "-" else int(exp_digits)
+    # value = int(sig) * 10**e10, and its leading digit sits at 10**lead
+    e10 = exp - len(frac) + (len(digits) - len(sig))
+    lead = e10 + len(sig) - 1
     if abs(lead) > MAX_EXPONENT:
-        raise InputError(f"{name} = {text[:40]!r} is outside the accepted magnitudes 1e-{MAX_EXPONENT} .. 1e{MAX_EXPONENT}")
-    value = Fraction(int(whole + frac)) * Fraction(10) ** (exp - len(frac))
+        raise InputError(out_of_range)
+    value = Fraction(int(sig)) * Fraction(10) ** e10
     return -value if sign == "-" else value
+
+
+def decimal_string(value: Fraction) -> str:
+    """A short exact decimal literal ("3e-1", "-125e2", "0") for a rational whose denominator has
+    no prime factors but 2 and 5 (every value `parse_decimal` returns); ValueError otherwise."""
+    value = Fraction(value)
+    if value == 0:
+        return "0"
+    n, q = value.numerator, value.denominator
+    k2 = (q & -q).bit_length() - 1
+    rest = q >> k2
+    k5 = 0
+    while rest % 5 == 0:
+        rest //= 5
+        k5 += 1
+    if rest != 1:
+        raise ValueError(f"{value} has no finite decimal expansion")
+    k = max(k2, k5)  # value = n * 2**(k - k2) * 5**(k - k5) / 10**k
+    n *= 2 ** (k - k2) * 5 ** (k - k5)
+    e = -k
+    while n % 10 == 0:
+        n //= 10
+        e += 1
+    return f"{n}e{e}" if e else str(n)
+
+
+def bounded_decimal(text: str, name: str, lo=None, hi=None, *, lo_open: bool = False, unit: str = "") -> Fraction:
+    """parse_decimal(text) checked against lo <= value <= hi (lo < value with lo_open); the
+    InputError names the accepted range."""
+    v = parse_decimal(text, name)
+    below = lo is not None and (v <= lo if lo_open else v < lo)
+    above = hi is not None and v > hi
+    if below or above:
+        left = "(" if lo_open else "["
+        rng = f"{left}{'-inf' if lo is None else _short(lo)}, {'inf' if hi is None else _short(hi)}]"
+        raise InputError(f"{name} must lie in {rng}{unit}, got {text.strip()[:40]}")
+    return v
+
+
+def _short(v) -> str:
+    v = Fraction(v)
+    if v.denominator == 1 and abs(v) < 10**7:
+        return str(v.numerator)
+    return f"{float(v):g}"
+
+
+def parse_int(text: str, name: str, lo: int | None = None, hi: int | None = None) -> int:
+    """An ASCII decimal integer ("42", "-3"; no '_', no non-ASCII digits, at most 30 digits)
+    checked against lo <= value <= hi, or InputError naming the accepted range."""
+    if not isinstance(text, str):
+        raise InputError(f"{name} must be an integer, got {type(text).__name__}")
+    s = text.strip()
+    if not re.fullmatch(r"[+-]?\d{1,30}", s, re.ASCII):
+        if re.fullmatch(r"[+-]?\d+", s, re.ASCII):
+            v = None  # too many digits: out of any range
+        else:
+            raise InputError(f"{name} must be a plain integer (ASCII digits), got {text[:40]!r}")
+    else:
+        v = int(s)
+    if v is None or (lo is not None and v < lo) or (hi is not None and v > hi):
+        rng = f"{'-inf' if lo is None else lo}..{'inf' if hi is None else hi}"
+        raise InputError(f"{name} must be an integer in {rng}, got {s[:40]}")
+    return v
 
 
 def exact_decimal(v, name: str = "value") -> Fraction:
