@@ -50,7 +50,8 @@ def test_gelu_closed_form_matches_float_quadrature():
 
 @pytest.mark.parametrize("q1,q2,c", [("0.7", "2.3", "-0.9"), ("3.1", "0.4", "1.1"), ("1.5", "1.5", "1.5")])
 def test_gelu_closed_form_matches_mpmath_quadrature(q1, q2, c):
-    ref = kernel_mp("gelu", q1, q2, c, dps=25)
+    ref = kernel_mp("gelu", q1, q2, c, dps=25, method="quadrature")
+    assert ref.method == "quadrature"
     with mpmath.workdps(40):
         val = gelu_kernel_mp(mpmath.mpf(q1), mpmath.mpf(q2), mpmath.mpf(c))
     # The quadrature's own error estimate is ~1e-35; 1e-22 leaves three digits of the 25.
@@ -148,7 +149,7 @@ def test_loss_against_mpmath_quadrature(act):
     r2 = prob.r**2
 
     def kq(x, y, z):
-        return float(kernel_mp(act, x, y, z, dps=15).value)
+        return float(kernel_mp(act, x, y, z, dps=15, method="quadrature").value)
 
     T = 1.1**2 * kq(r2, r2, 1.3**2)
     c = np.array([1.1 * kq(r2, q[j], V[j] @ mu) for j in range(M)])
@@ -256,7 +257,7 @@ def test_search_relu_finds_the_tilted_etf():
 
 
 def test_point_verdict_cases():
-    from verify.claims.kinds.beyond import point_verdict
+    from verify.claims.kinds.etf_beyond_relu import point_verdict
 
     assert point_verdict(1e-13, 1e-13, 1e-10, True) == "etf-best-found"
     assert point_verdict(-1e-3, 1e-13, 1e-10, False, -1e-3, 1e-12) == "etf-beaten"
@@ -271,7 +272,7 @@ def test_kind_reacts_to_a_planted_better_configuration():
     then a better configuration, and the point must come out etf-beaten, confirmed in mpmath."""
     from dataclasses import replace
 
-    from verify.claims.kinds.beyond import evaluate_point
+    from verify.claims.kinds.etf_beyond_relu import evaluate_point
 
     p = {"s": 1.0, "abar": 1.0, "rho_min": 0.01, "rho_max": 10.0, "restarts": 10, "seed": 0, "dps": 20}
     tol = {"value_atol": 1e-10, "structure": 1e-5, "gtol": 1e-9}

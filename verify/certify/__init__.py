@@ -6,6 +6,8 @@
   definite functions and a rank inequality), certified in exact rational arithmetic.
 - `verify.certify.gegenbauer`, `verify.certify.interval`: the exact Gegenbauer tools and the arb
   interval check of p <= K they rest on.
+- `verify.certify.result`: `CertifiedBound`, the one result type of every bound (each bound's own
+  record gives it by `.as_certified_bound()`).
 """
 
 from verify.certify._common import Verification
@@ -24,10 +26,12 @@ from verify.certify.delsarte import (
     tangent_line,
 )
 from verify.certify.interval import BelowKernelCheck, check_below_relu_kernel
+from verify.certify.result import CertifiedBound
 from verify.certify.signfree import SignFreeBound, signfree_bound
 
 __all__ = [
     "BelowKernelCheck",
+    "CertifiedBound",
     "DelsarteLP",
     "Mu0Certificate",
     "Mu0Grid",

@@ -84,14 +84,10 @@ from verify.certify._common import (
     solve_suggestion,
 )
 from verify.certify.gegenbauer import gegenbauer_basis64, to_monomials
-from verify.certify.interval import (
-    BelowKernelCheck,
-    check_below_relu_kernel,
-    relu_dK_arb,
-    relu_K_arb,
-)
+from verify.certify.interval import BelowKernelCheck, check_below_relu_kernel
+from verify.certify.result import CertifiedBound
 from verify.errors import InputError
-from verify.kernels import kernel
+from verify.kernels.relu import relu_dK_arb, relu_K64, relu_K_arb
 from verify.numbers.precision import ball_bounds
 
 __all__ = [
@@ -230,22 +226,18 @@ def tangent_line(M: int, prec: int = PREC, inner_margin: Fraction = Fraction(1, 
 # ---- the LP --------------------------------------------------------------------------------------
 
 
-def _K64(t):
-    return np.asarray(kernel("relu", 1.0, 1.0, np.asarray(t, dtype=float)), dtype=float)
-
-
 def _max_violation64(coeffs, d: int, n: int = 20001, refine: int = 40) -> tuple[float, np.ndarray]:
     """Float estimate of max over [-1, 1] of p - K and the local maxima (candidates) of p - K."""
     c = np.asarray([float(x) for x in coeffs])
     D = len(c) - 1
     t = np.unique(np.concatenate([np.linspace(-1, 1, n), np.cos(np.pi * np.arange(n // 4 + 1) / (n // 4))]))
-    g = c @ gegenbauer_basis64(D, d, t) - _K64(t)
+    g = c @ gegenbauer_basis64(D, d, t) - relu_K64(t)
     left = np.concatenate([[-np.inf], g[:-1]])
     right = np.concatenate([g[1:], [-np.inf]])
     idx = np.flatnonzero((g >= left) & (g >= right))
     lo = t[np.maximum(idx - 1, 0)]
     hi = t[np.minimum(idx + 1, len(t) - 1)]
-    f = lambda x: c @ gegenbauer_basis64(D, d, x) - _K64(x)
+    f = lambda x: c @ gegenbauer_basis64(D, d, x) - relu_K64(x)
     for _ in range(refine):  # vectorized golden-section search on each bracket
         a = lo + 0.381966 * (hi - lo)
         b = hi - 0.381966 * (hi - lo)
@@ -300,7 +292,7 @@ def delsarte_lp(M: int, d: int, degree: int, *, grid: int = 2000, rounds: int = 
     for used in range(1, rounds + 1):
         B = gegenbauer_basis64(D, d, pts).T
         p = cp.Variable(D + 1)
-        prob = cp.Problem(cp.Maximize(c @ p + 0.5 / M), [B @ p <= _K64(pts), p[1:] >= 0])
+        prob = cp.Problem(cp.Maximize(c @ p + 0.5 / M), [B @ p <= relu_K64(pts), p[1:] >= 0])
         solve_suggestion(prob, solver, "delsarte_lp")  # only a suggestion: re-checked rigorously
         status = prob.status
         if p.value is None:
@@ -427,6 +419,23 @@ class Mu0Certificate:
     verification: Verification
     seconds: float
     extra: dict = field(default_factory=dict, compare=False)
+
+    def as_certified_bound(self) -> CertifiedBound:
+        """The common view (`verify.certify.result`). Every status is a proven bound, so certified
+        is True there; this record's own `certified` (the bound equals the simplex loss) is
+        details["optimal"]. The reference of the gap is the simplex loss."""
+        rel = None
+        if self.gap64 is not None and self.simplex_loss is not None and self.simplex_loss > 0:
+            rel = self.gap64 / float(self.simplex_loss)
+        details = {"status": self.status, "optimal": self.certified, "M": self.M, "d": self.d, "abar": self.abar,
+                   "s": self.s, "A_lower": self.A_lower, "A_ball": self.A_ball, "gap_upper": self.gap_upper,
+                   "simplex_loss_ball": self.simplex_loss_ball, "coefficients": self.coefficients,
+                   "coefficients_closed_form": self.coefficients_closed_form, "seconds": self.seconds, **self.extra}
+        return CertifiedBound(
+            value=self.lower_bound, value_hi=Fraction(self.lower_bound_ball[1]), ball=self.lower_bound_ball,
+            value64=self.lower_bound64, gap=self.gap64, relative_gap=rel, certified=True, assumptions=self.assumptions,
+            method=self.method, verification=self.verification, details=details,
+        )
 
 
 _ETF_CACHE: dict = {}  # (M, abar, s) -> best_etf loss; mu = 0 makes it cheap but the grid asks 150 times

@@ -1,8 +1,8 @@
 r"""A rigorous check that a polynomial p lies below the ReLU kernel K on [-1, 1] (arb balls).
 
 K(t) = (sqrt(1 - t^2) + (pi - arccos t) t) / (2 pi),  K'(t) = (pi - arccos t) / (2 pi),
-K''(t) = 1 / (2 pi sqrt(1 - t^2))   (MATH.md section 2; the same formulas as `verify.kernels`
-with q1 = q2 = 1, here as thin arb functions because the check calls them thousands of times).
+K''(t) = 1 / (2 pi sqrt(1 - t^2))   (MATH.md section 2; the thin arb functions `relu_K_arb`,
+`relu_dK_arb`, `relu_d2K_arb` of `verify.kernels.relu`, because the check calls them thousands of times).
 
 On [a, b] with midpoint m and half-width h, write f = K - p and u = t - m, |u| <= h. Taylor's
 theorem with the Lagrange remainder (K is C^1 on [-1, 1] and C^2 inside, which is all the
@@ -18,7 +18,7 @@ bound of f on [a, b] (every quantity is an arb ball; the bound is the ball's low
 quadratic term makes the bound tight to O(h^3), so touching points (where f has a double zero)
 only need a few levels of bisection once p sits a small margin below K.
 
-Branch and bound. [-1, 1] is cut into `initial` equal pieces; a piece is done when its lower
+Branch and bound (`verify.certify.subdivide`). [-1, 1] is cut into `initial` equal pieces; a piece is done when its lower
 bound is >= 0 (certified) or, once some point value shows a genuine violation (an upper bound
 U < 0 of min f), when its lower bound is within `rel_tol` |U| of U; otherwise it is bisected, up to
 `max_depth` levels. The result brackets min over [-1, 1] of K - p: [min_lower, upper], and
@@ -32,33 +32,12 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from verify.certify._common import exact as _fr
+from verify.certify.subdivide import DONE, bisect, subdivide
 from verify.errors import InputError
+from verify.kernels.relu import relu_d2K_arb, relu_dK_arb, relu_K_arb
 from verify.numbers.precision import flint_prec
 
-__all__ = ["BelowKernelCheck", "check_below_relu_kernel", "relu_K_arb", "relu_d2K_arb", "relu_dK_arb"]
-
-
-def relu_K_arb(t):
-    """K(t) for an arb t in [-1, 1]."""
-    from flint import arb
-
-    pi = arb.pi()
-    return ((1 - t * t).nonnegative_part().sqrt() + (pi - t.acos()) * t) / (2 * pi)
-
-
-def relu_dK_arb(t):
-    """K'(t) = (pi - arccos t) / (2 pi) (the step kernel)."""
-    from flint import arb
-
-    pi = arb.pi()
-    return (pi - t.acos()) / (2 * pi)
-
-
-def relu_d2K_arb(t):
-    """K''(t) = 1 / (2 pi sqrt(1 - t^2)) for an arb t strictly inside (-1, 1)."""
-    from flint import arb
-
-    return 1 / (2 * arb.pi() * (1 - t * t).sqrt())
+__all__ = ["BelowKernelCheck", "check_below_relu_kernel"]
 
 
 @dataclass(frozen=True)
@@ -165,39 +144,36 @@ def check_below_relu_kernel(
 
         lo = Fraction(-1)
         step = Fraction(2, initial)
-        stack = [(lo + i * step, lo + (i + 1) * step, 0) for i in range(initial)][::-1]
+        pieces = [(lo + i * step, lo + (i + 1) * step) for i in range(initial)][::-1]
         U = None
         min_lower = None
-        examined = final = deepest = 0
-        while stack:
-            a, b, depth = stack.pop()
-            examined += 1
-            deepest = max(deepest, depth)
-            lb, up = bound(a, b)
+
+        def examine(piece, depth, last):
+            nonlocal U, min_lower
+            lb, up = bound(*piece)
             if up is not None and (U is None or up < U):
                 U = up
             done = lb >= 0
             if not done and U is not None and U < 0:
                 done = lb >= U - Fraction(rel_tol) * abs(U)
-            if not done and depth >= max_depth:
+            if not done and last:
                 done = True
-            if done:
-                final += 1
-                if min_lower is None or lb < min_lower:
-                    min_lower = lb
-                continue
-            mid = (a + b) / 2
-            stack.append((mid, b, depth + 1))
-            stack.append((a, mid, depth + 1))
+            if not done:
+                return None
+            if min_lower is None or lb < min_lower:
+                min_lower = lb
+            return DONE
+
+        stats = subdivide(pieces, examine, bisect, max_depth=max_depth)
     violation = max(Fraction(0), -min_lower)
     return BelowKernelCheck(
         certified=min_lower >= 0,
         min_lower=min_lower,
         upper=U,
         violation=violation,
-        subintervals=examined,
-        final_pieces=final,
-        max_depth=deepest,
+        subintervals=stats.examined,
+        final_pieces=stats.finished,
+        max_depth=stats.max_depth,
         prec=int(prec),
         seconds=time.perf_counter() - t0,
     )

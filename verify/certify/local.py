@@ -66,8 +66,7 @@ eigenvectors), so min_eigenvalue sits ~1e-14 (absolute, at |H| ~ 5) below the fl
 (measured: relative gaps <= 4e-10 on the grid M = 2..10, d in {M, M+1, 2M}). Floats reported as
 bounds are rounded outward (one ulp); the alpha interval's decimal ends are rounded outward too.
 
-Cost: M = 10, d = 20 (n = 210) takes ~0.3 s (Python loops over the n^2 Hessian entries and three
-n^3 arb products); the whole grid above (162 instances) ~11 s on one core.
+Cost: Python loops over the n^2 Hessian entries and three n^3 arb products (n = M (d + 1)).
 """
 
 from __future__ import annotations
@@ -84,6 +83,7 @@ from threadpoolctl import threadpool_limits
 from verify.errors import InputError
 from verify.errors import finite_number as _finite
 from verify.errors import int_at_least as _int_at_least
+from verify.kernels.relu import relu_K_arb
 from verify.numbers.precision import flint_prec
 
 __all__ = ["LocalCertificate", "certify_configuration", "certify_local", "simplified_grad_hess_arb"]
@@ -383,14 +383,6 @@ def _simplex_arb(M):
     return E
 
 
-def _K_arb(x):
-    """The ReLU arc-cosine function K(x) = (sqrt(1 - x^2) + (pi - arccos x) x) / (2 pi)."""
-    from flint import arb
-
-    pi = arb.pi()
-    return ((1 - x * x).nonnegative_part().sqrt() + (pi - x.acos()) * x) / (2 * pi)
-
-
 def _etf_arb(M, d, m, s, abar, alpha):
     """(b, V, dV/dalpha) of the tilted ETF at an arb alpha (mu = m e_1), b_j = beta(alpha).
 
@@ -408,14 +400,14 @@ def _etf_arb(M, d, m, s, abar, alpha):
     if M == 1:
         V[0][0] = arb(1) if m == 0 else alpha
         D = arb(1) / 2
-        h = _K_arb(rho * V[0][0])
+        h = relu_K_arb(rho * V[0][0])
     elif m == 0:
         E = _simplex_arb(M)
         for j in range(M):
             V[j][: M - 1] = E[j]
         t = arb(-1) / (M - 1)
-        D = arb(1) / 2 + (M - 1) * _K_arb(t)
-        h = _K_arb(zero)
+        D = arb(1) / 2 + (M - 1) * relu_K_arb(t)
+        h = relu_K_arb(zero)
     else:
         E = _simplex_arb(M)
         c = (1 - alpha * alpha).sqrt()
@@ -427,8 +419,8 @@ def _etf_arb(M, d, m, s, abar, alpha):
                 V[j][1 + k] = c * E[j][k]
                 dV[j][1 + k] = dc * E[j][k]
         t = alpha * alpha - (1 - alpha * alpha) / (M - 1)
-        D = arb(1) / 2 + (M - 1) * _K_arb(t)
-        h = _K_arb(rho * alpha)
+        D = arb(1) / 2 + (M - 1) * relu_K_arb(t)
+        h = relu_K_arb(rho * alpha)
     beta = abar_ * r * h / D
     return [beta] * M, V, dV
 

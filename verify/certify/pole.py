@@ -39,10 +39,21 @@ from fractions import Fraction
 
 import numpy as np
 
-from verify.certify._common import PREC, arb_q, finite, flint_prec, int_at_least, solve_suggestion
-from verify.certify.delsarte import _K64
+from verify.certify._common import (
+    PREC,
+    Verification,
+    arb_q,
+    finite,
+    flint_prec,
+    int_at_least,
+    solve_suggestion,
+)
 from verify.certify.gegenbauer import gegenbauer_basis64
-from verify.certify.pole_check import check_neuron_condition, check_pair_below_kernel
+from verify.certify.pole_check import (
+    PAIR_PREC,
+    check_neuron_condition,
+    check_pair_below_kernel,
+)
 from verify.certify.tilted import (
     GRID_MS,
     GRID_RATIOS,
@@ -50,10 +61,11 @@ from verify.certify.tilted import (
     TiltedGrid,
     _check_input,
     _finish,
-    bound_grid,
     _target,
+    bound_grid,
 )
 from verify.errors import InputError
+from verify.kernels.relu import relu_K64
 
 __all__ = [
     "PoleBound",
@@ -74,7 +86,7 @@ def pole_sdp64(M: int, d: int, mu_norm: float, s: float = 1.0, abar: float = 1.0
     """(value64, status) of the grid version of the relaxation above. NOT a certified bound.
 
     d is used as min(d, M + 1); nt, nu: grid sizes in t (cosine points) and u; ne: points of the
-    per-neuron cone constraint. Costs about 1-4 s for the defaults.
+    per-neuron cone constraint.
     """
     import cvxpy as cp
 
@@ -88,7 +100,7 @@ def pole_sdp64(M: int, d: int, mu_norm: float, s: float = 1.0, abar: float = 1.0
     n, kmax = int_at_least("n", n, 0), int_at_least("kmax", kmax, 0)
     r = math.hypot(m, s)
     rho, c = m / r, abs(abar) * r
-    T = abar * abar * r * r * float(_K64(rho * rho))
+    T = abar * abar * r * r * float(relu_K64(rho * rho))
     tg = np.cos(np.pi * np.arange(nt) / (nt - 1))
     ug = np.linspace(-1.0, 1.0, nu) if d > 2 else np.array([-1.0, 1.0])
     TT, TP, UU = np.meshgrid(tg, tg, ug, indexing="ij")
@@ -106,10 +118,10 @@ def pole_sdp64(M: int, d: int, mu_norm: float, s: float = 1.0, abar: float = 1.0
     Qd = np.einsum("ia,ib->iab", Qe, Qe).reshape(len(te), -1)
     e = 0.5 - sum(cp.multiply((1 - te**2) ** k, Qd @ cp.vec(Fk[k], order="C")) for k in range(kmax + 1))
     lam, tau, gam, w = cp.Variable(n + 1), cp.Variable(), cp.Variable(), cp.Variable(len(te))
-    cons = [F <= _K64(RH)] + [X >> 0 for X in Fk]
+    cons = [F <= relu_K64(RH)] + [X >> 0 for X in Fk]
     col = cp.reshape(lam, (n + 1, 1), order="C")
     cons += [cp.bmat([[Fk[0], col], [col.T, cp.reshape(tau, (1, 1), order="C")]]) >> 0]
-    cons += [w >= c * _K64(rho * te) - Qe @ lam, w >= 0, e >= 0]
+    cons += [w >= c * relu_K64(rho * te) - Qe @ lam, w >= 0, e >= 0]
     cons += [cp.SOC(gam + e, cp.vstack([2 * w, gam - e]), axis=0)]  # w^2 <= gam e
     prob = cp.Problem(cp.Minimize(tau + M * gam), cons)
     with warnings.catch_warnings():
@@ -156,7 +168,7 @@ def _pair_excess64(Fk, d: int, *, N: int = 121, NU: int = 33, refine: int = 24, 
     keep = TT <= TP + 1e-12
     TT, TP, UU = TT[keep], TP[keep], UU[keep]
     RH = np.clip(TT * TP + np.sqrt(1 - TT**2) * np.sqrt(1 - TP**2) * UU, -1, 1)
-    D = _pair_F64(Fk, d, TT, TP, UU) - _K64(RH)
+    D = _pair_F64(Fk, d, TT, TP, UU) - relu_K64(RH)
     A1, A2 = np.arccos(TT) / np.pi, np.arccos(TP) / np.pi
     chosen = []
     for i in np.argsort(-D):  # greedy: best points at least 0.05 apart (in angle / pi and u)
@@ -171,7 +183,7 @@ def _pair_excess64(Fk, d: int, *, N: int = 121, NU: int = 33, refine: int = 24, 
     def neg(z):
         t1, t2, u = np.clip(z, -1, 1)
         rh = min(1.0, max(-1.0, t1 * t2 + math.sqrt(1 - t1 * t1) * math.sqrt(1 - t2 * t2) * u))
-        return -(_pair_F64(Fk, d, np.array([t1]), np.array([t2]), np.array([u]))[0] - float(_K64(rh)))
+        return -(_pair_F64(Fk, d, np.array([t1]), np.array([t2]), np.array([u]))[0] - float(relu_K64(rh)))
 
     pts, best = [], float(D.max())
     for z0 in z0s:
@@ -190,7 +202,7 @@ def _estimate64(Fk, lam, M: int, m: float, s: float, abar: float, delta: float, 
     tt = np.unique(np.concatenate([np.linspace(-1, 1, ne), np.cos(np.pi * np.arange(ne) / (ne - 1))]))
     Q = np.vander(tt, n + 1, increasing=True)
     e = 0.5 - sum((1 - tt**2) ** k * np.einsum("ia,ab,ib->i", Q, X, Q) for k, X in enumerate(Fk)) - (M - 1) * delta
-    w = np.maximum(c * _K64(rho * tt) - Q @ lam, 0.0)
+    w = np.maximum(c * relu_K64(rho * tt) - Q @ lam, 0.0)
     if np.any(e < 0) or np.any((w > 0) & (e <= 0)):
         return -math.inf, math.inf
     gam = float(np.max(np.where(w > 0, w * w / np.where(e > 0, e, 1.0), 0.0)))
@@ -198,7 +210,7 @@ def _estimate64(Fk, lam, M: int, m: float, s: float, abar: float, delta: float, 
         tau = float(lam @ np.linalg.solve(Fk[0], lam))
     except np.linalg.LinAlgError:
         return -math.inf, gam
-    T = abar * abar * r * r * float(_K64(rho * rho))
+    T = abar * abar * r * r * float(relu_K64(rho * rho))
     return T - tau - M * gam, gam
 
 
@@ -217,7 +229,7 @@ def pole_program(M: int, d_eff: int, mu_norm: float, s: float = 1.0, abar: float
     M, d_eff, m, s, abar = _check_input(M, d_eff, mu_norm, s, abar)
     r = math.hypot(m, s)
     rho, c = m / r, abs(abar) * r
-    T = abar * abar * r * r * float(_K64(rho * rho))
+    T = abar * abar * r * r * float(relu_K64(rho * rho))
     tg = np.cos(np.pi * np.arange(nt) / (nt - 1))
     ug = np.cos(np.pi * np.arange(nu) / (nu - 1)) if d_eff > 2 else np.array([-1.0, 1.0])
     TT, TP, UU = (a.ravel() for a in np.meshgrid(tg, tg, ug, indexing="ij"))
@@ -239,9 +251,9 @@ def pole_program(M: int, d_eff: int, mu_norm: float, s: float = 1.0, abar: float
         e = 0.5 - sum(cp.multiply((1 - te**2) ** k, Qd @ cp.vec(Fk[k], order="C")) for k in range(kmax + 1))
         lam, tau, gam, w = cp.Variable(n + 1), cp.Variable(), cp.Variable(), cp.Variable(len(te))
         col = cp.reshape(lam, (n + 1, 1), order="C")
-        cons = [F <= _K64(RH)] + [X >> 0 for X in Fk]
+        cons = [F <= relu_K64(RH)] + [X >> 0 for X in Fk]
         cons += [cp.bmat([[Fk[0], col], [col.T, cp.reshape(tau, (1, 1), order="C")]]) >> 0]
-        cons += [w >= c * _K64(rho * te) - Qe @ lam, w >= 0, e >= 0]
+        cons += [w >= c * relu_K64(rho * te) - Qe @ lam, w >= 0, e >= 0]
         cons += [cp.SOC(gam + e, cp.vstack([2 * w, gam - e]), axis=0)]  # w^2 <= gam e
         prob = cp.Problem(cp.Minimize(tau + M * gam), cons)
         solve_suggestion(prob, solver, "pole_program")
@@ -442,6 +454,14 @@ class PoleBound(TiltedBound):
     bound with a pole. method: "pole-two-point-n{n}-k{kmax}". details: d_eff, n, kmax, the float
     program's value (sdp64, not a bound) and repaired estimate, the exact certificate (F, lam, gamma,
     delta, tau), check statistics, notes."""
+
+    def _verification(self) -> Verification | None:
+        det = self.details
+        if not self.certified or "check_seconds" not in det:
+            return None
+        return Verification(method="branch and bound in arb: F - delta <= K (pairs) and the neuron condition",
+                            subintervals=det["pair_boxes"] + det["neuron_pieces"], max_depth=det["pair_depth"],
+                            prec=PAIR_PREC, seconds=det["check_seconds"], notes=tuple(det.get("notes", ())))
 
 
 class PoleGrid(TiltedGrid):

@@ -1,6 +1,7 @@
 r"""Rigorous (arb) checks behind the certified two-point bound with a pole (`verify.certify.pole`).
 
-Two checks, both by branch and bound with mean-value forms in ball arithmetic (python-flint arb):
+Two checks, both by branch and bound (`verify.certify.subdivide`) with mean-value forms in ball
+arithmetic (python-flint arb):
 
 1. `check_pair_below_kernel`: the two-point function of the certificate stays below the kernel,
 
@@ -39,8 +40,9 @@ from fractions import Fraction
 from verify.certify._common import K1, PREC, arb_q, flint_prec
 from verify.certify._common import exact as _fr
 from verify.certify.gegenbauer import monomial_coefficients
-from verify.certify.interval import relu_dK_arb, relu_K_arb
+from verify.certify.subdivide import DONE, STOP, bisect, subdivide
 from verify.errors import InputError
+from verify.kernels.relu import relu_dK_arb, relu_K_arb
 
 __all__ = ["NeuronCheck", "PairCheck", "check_neuron_condition", "check_pair_below_kernel", "diagonal_polynomial",
            "u_polynomials"]
@@ -210,38 +212,46 @@ def check_pair_below_kernel(F, d_eff: int, delta=Fraction(0), *, prec: int = PAI
             (Fraction(-1) + Fraction(2 * i, initial_u), Fraction(-1) + Fraction(2 * (i + 1), initial_u))
             for i in range(initial_u)]
         cuts = [(Fraction(i, initial), Fraction(i + 1, initial)) for i in range(initial)]
-        stack = [((cuts[i], cuts[j], uu), 0) for i in range(initial) for j in range(i, initial) for uu in us]
-        min_lower, U, examined, deepest, exhausted, failed = None, None, 0, 0, False, []
-        while stack:
-            box, depth = stack.pop()
-            examined += 1
-            deepest = max(deepest, depth)
+        boxes = [(cuts[i], cuts[j], uu) for i in range(initial) for j in range(i, initial) for uu in us]
+        min_lower, U, failed, violation = None, None, [], None
+
+        def examine(box, depth, last):
+            nonlocal min_lower, U, violation
             lb, up, terms = bound(box)
             U = up if U is None else min(U, up)
             if stop_at_violation and up < 0:
-                m = tuple(float((x + y) / 2) for x, y in box)
-                return PairCheck(certified=False, min_lower=min(lb, min_lower or lb), upper=U, boxes=examined,
-                                 max_depth=deepest, exhausted=False, seconds=time.perf_counter() - t0,
-                                 violated_at=(m,))
+                violation = (min(lb, min_lower or lb), tuple(float((x + y) / 2) for x, y in box))
+                return STOP
             stop = U < 0 and lb >= U - Fraction(rel_tol) * abs(U)
-            if examined >= max_boxes:
-                exhausted = True
-            if lb >= 0 or stop or depth >= max_depth or exhausted:
+            if lb >= 0 or stop or last:
                 min_lower = lb if min_lower is None else min(min_lower, lb)
                 if lb < 0 and len(failed) < 10:
                     failed.append(tuple(round(float((x + y) / 2), 6) for x, y in box))
-                continue
+                return DONE
+            return terms
+
+        def split(box, terms):
+            """Bisect along the coordinate with the largest term |d_i D(B)| h_i."""
             i = max(range(3), key=lambda j: terms[j])
             lo, hi = box[i]
             mid = (lo + hi) * half
+            parts = []
             for part in ((mid, hi), (lo, mid)):
                 nb = list(box)
                 nb[i] = part
                 if i < 2 and nb[0][0] >= nb[1][1]:
                     continue  # entirely in a_x > a_y: covered by symmetry
-                stack.append((tuple(nb), depth + 1))
-    return PairCheck(certified=min_lower >= 0, min_lower=min_lower, upper=U, boxes=examined, max_depth=deepest,
-                     exhausted=exhausted, seconds=time.perf_counter() - t0, failed_at=tuple(failed))
+                parts.append(tuple(nb))
+            return parts
+
+        stats = subdivide(boxes, examine, split, max_depth=max_depth, budget=max_boxes)
+        if stats.stopped:
+            return PairCheck(certified=False, min_lower=violation[0], upper=U, boxes=stats.examined,
+                             max_depth=stats.max_depth, exhausted=False, seconds=time.perf_counter() - t0,
+                             violated_at=(violation[1],))
+    return PairCheck(certified=min_lower >= 0, min_lower=min_lower, upper=U, boxes=stats.examined,
+                     max_depth=stats.max_depth, exhausted=stats.exhausted, seconds=time.perf_counter() - t0,
+                     failed_at=tuple(failed))
 
 
 @dataclass(frozen=True)
@@ -301,20 +311,20 @@ def check_neuron_condition(F, lam, gamma, delta, M: int, m, s, abar, *, prec: in
             return ok, bool(bad) and not ok, e_lo
 
         step = Fraction(2, initial)
-        stack = [(Fraction(-1) + i * step, Fraction(-1) + (i + 1) * step, 0) for i in range(initial)][::-1]
-        failed, examined, deepest, emin = [], 0, 0, None
-        while stack:
-            a, b, depth = stack.pop()
-            examined += 1
-            deepest = max(deepest, depth)
+        pieces = [(Fraction(-1) + i * step, Fraction(-1) + (i + 1) * step) for i in range(initial)][::-1]
+        failed, emin = [], None
+
+        def examine(piece, depth, last):
+            nonlocal emin
+            a, b = piece
             ok, bad, e_lo = bound(a, b)
-            if ok or bad or depth >= max_depth or examined >= max_pieces:
+            if ok or bad or last:
                 emin = e_lo if emin is None else min(emin, e_lo)
                 if not ok:
                     failed.append(float((a + b) / 2))
-                continue
-            mid = (a + b) * half
-            stack.append((mid, b, depth + 1))
-            stack.append((a, mid, depth + 1))
-    return NeuronCheck(certified=not failed, failed_at=tuple(failed[:10]), pieces=examined, max_depth=deepest,
-                       e_min_lower=emin, seconds=time.perf_counter() - t0)
+                return DONE
+            return None
+
+        stats = subdivide(pieces, examine, bisect, max_depth=max_depth, budget=max_pieces)
+    return NeuronCheck(certified=not failed, failed_at=tuple(failed[:10]), pieces=stats.examined,
+                       max_depth=stats.max_depth, e_min_lower=emin, seconds=time.perf_counter() - t0)

@@ -75,6 +75,7 @@ import numpy as np
 from verify.certify._common import (
     K1,
     PREC,
+    Verification,
     arb_q,
     finite,
     flint_prec,
@@ -82,15 +83,13 @@ from verify.certify._common import (
     solve_suggestion,
 )
 from verify.certify._common import exact as _fr
-from verify.certify.delsarte import _K64, _ball_str, certify_polynomial
+from verify.certify.delsarte import _ball_str, certify_polynomial
 from verify.certify.gegenbauer import gegenbauer_basis64, to_monomials
-from verify.certify.interval import (
-    check_below_relu_kernel,
-    relu_d2K_arb,
-    relu_dK_arb,
-    relu_K_arb,
-)
+from verify.certify.interval import check_below_relu_kernel
+from verify.certify.result import CertifiedBound
+from verify.certify.subdivide import DONE, bisect, subdivide
 from verify.errors import InputError
+from verify.kernels.relu import relu_d2K_arb, relu_dK_arb, relu_K64, relu_K_arb
 from verify.numbers.precision import ball_bounds
 
 __all__ = [
@@ -195,26 +194,25 @@ def check_above_tilted_kernel(monomials, m: float, s: float, abar: float, *, pre
             return best, _fr(point.upper())
 
         step = Fraction(2, initial)
-        stack = [(Fraction(-1) + i * step, Fraction(-1) + (i + 1) * step, 0) for i in range(initial)][::-1]
-        min_lower, examined, deepest, U = None, 0, 0, None
-        while stack:
-            a, b, depth = stack.pop()
-            examined += 1
-            deepest = max(deepest, depth)
-            lb, up = bound(a, b)
+        pieces = [(Fraction(-1) + i * step, Fraction(-1) + (i + 1) * step) for i in range(initial)][::-1]
+        min_lower, U = None, None
+
+        def examine(piece, depth, last):
+            nonlocal min_lower, U
+            lb, up = bound(*piece)
             U = up if U is None else min(U, up)
             # once a genuine violation U < 0 is seen, pieces within rel_tol |U| of it stop (as in
             # check_below_relu_kernel): min_lower then brackets the violation, which is all a
             # repair needs
             stop = U < 0 and lb >= U - Fraction(rel_tol) * abs(U)
-            if lb >= 0 or stop or depth >= max_depth:
+            if lb >= 0 or stop or last:
                 min_lower = lb if min_lower is None else min(min_lower, lb)
-                continue
-            mid = (a + b) / 2
-            stack.append((mid, b, depth + 1))
-            stack.append((a, mid, depth + 1))
-    return AboveKernelCheck(certified=min_lower >= 0, min_lower=min_lower, upper=U, subintervals=examined,
-                            max_depth=deepest, seconds=time.perf_counter() - t0)
+                return DONE
+            return None
+
+        stats = subdivide(pieces, examine, bisect, max_depth=max_depth)
+    return AboveKernelCheck(certified=min_lower >= 0, min_lower=min_lower, upper=U, subintervals=stats.examined,
+                            max_depth=stats.max_depth, seconds=time.perf_counter() - t0)
 
 
 # ---- the float program ---------------------------------------------------------------------------
@@ -236,11 +234,11 @@ def tilted_socp(M: int, d_eff: int, mu_norm: float, s: float = 1.0, abar: float 
     p, lam = cp.Variable(D + 1), cp.Variable(D + 1)
     q0 = p[0] + (0.5 - cp.sum(p)) / M
     obj = cp.quad_over_lin(lam[0], q0) + sum(cp.quad_over_lin(lam[k], p[k]) for k in range(1, D + 1))
-    prob = cp.Problem(cp.Minimize(obj), [B @ p <= _K64(pts), p[1:] >= 0, B @ lam >= c * _K64(rho * pts)])
+    prob = cp.Problem(cp.Minimize(obj), [B @ p <= relu_K64(pts), p[1:] >= 0, B @ lam >= c * relu_K64(rho * pts)])
     solve_suggestion(prob, solver, "tilted_socp")  # only a suggestion: re-checked rigorously
     if p.value is None or lam.value is None:
         raise RuntimeError(f"tilted_socp({M}, {d_eff}, {m}, degree={D}) ended with status {prob.status!r}")
-    T = abar**2 * r * r * float(_K64(rho * rho))
+    T = abar**2 * r * r * float(relu_K64(rho * rho))
     return np.array(p.value, dtype=float), np.array(lam.value, dtype=float), float(T - prob.value), str(prob.status)
 
 
@@ -349,7 +347,7 @@ def certify_tilted(M: int, d_eff: int, mu_norm: float, s: float, abar: float, p6
     r = math.hypot(m, s)
     tt = np.unique(np.concatenate([np.linspace(-1, 1, 20001), np.cos(np.pi * np.arange(5001) / 5000)]))
     ell = np.asarray([float(x) for x in lam]) @ gegenbauer_basis64(len(lam) - 1, d_eff, tt)
-    viol = float(np.max(abs(abar) * r * _K64(m / r * tt) - ell))
+    viol = float(np.max(abs(abar) * r * relu_K64(m / r * tt) - ell))
     lam[0] += Fraction(max(viol, 0.0)) + margin * Fraction(max(1.0, abs(abar) * r))
     above = check_above_tilted_kernel(to_monomials(lam, d_eff), m, s, abar)
     if not above.certified:
@@ -417,6 +415,26 @@ class TiltedBound:
     method: str
     details: dict = field(default_factory=dict, compare=False)
     seconds: float = 0.0
+
+    def as_certified_bound(self) -> CertifiedBound:
+        """The common view (`verify.certify.result`): value and value_hi are the exact rationals of
+        the outward-rounded decimal ball `value` (None when not certified); the reference of the gap
+        is the best tilted ETF's loss."""
+        lo, hi = (Fraction(self.value[0]), Fraction(self.value[1])) if self.certified else (None, None)
+        details = {"M": self.M, "d": self.d, "mu_norm": self.mu_norm, "s": self.s, "abar": self.abar,
+                   "etf_loss": self.etf_loss, "etf_loss_str": self.etf_loss_str, "seconds": self.seconds, **self.details}
+        return CertifiedBound(value=lo, value_hi=hi, ball=self.value, value64=self.value64, gap=self.gap,
+                              relative_gap=self.relative_gap, certified=self.certified, assumptions=self.assumptions,
+                              method=self.method, verification=self._verification(), details=details)
+
+    def _verification(self) -> Verification | None:
+        """The rigorous checks behind the bound, from the statistics in details (None when none ran)."""
+        det = self.details
+        if not self.certified or "check_seconds" not in det:
+            return None
+        return Verification(method="interval subdivision: p <= K and ell >= c K(rho t) in arb",
+                            subintervals=det["below_pieces"] + det["above_pieces"], seconds=det["check_seconds"],
+                            notes=tuple(det.get("notes", ())))
 
 
 _ETF: dict = {}

@@ -21,7 +21,7 @@ import mpmath
 import numpy as np
 
 from verify.errors import InputError
-from verify.numbers.decimal import parse_decimal
+from verify.numbers.decimal import parse_rational
 from verify.numbers.precision import flint_prec
 from verify.kernels.activations import NAMES, Activation, get_activation, parse_label
 from verify.kernels.matrix import kernel_block, kernel_matrix, row_norms_sq
@@ -66,11 +66,12 @@ def _check_exact(q1: Fraction, q2: Fraction, c: Fraction) -> None:
 
 
 def _as_fraction(v) -> Fraction:
-    """Exact rational value of a float, int or decimal string (validation happens in exact arithmetic)."""
+    """Exact rational value of a float, int, decimal string or "p/q" string (validation happens in exact
+    arithmetic; strings have bounded digits and exponents, `verify.numbers.decimal`)."""
     if isinstance(v, Fraction):
         return v
     if isinstance(v, str):  # bounded exponent and digits: Fraction("1e-100000000") would run for minutes
-        return parse_decimal(v)
+        return parse_rational(v)
     try:
         f = float(v)
     except (TypeError, ValueError, OverflowError):

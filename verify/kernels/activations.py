@@ -9,7 +9,13 @@ Write p = sqrt(q1 q2), rho = c / p, s = sqrt(q1 q2 - c^2).
 
 Every closed form below is given four times, next to each other: float64 (numpy, broadcasting),
 mpmath (at the caller's working precision), arb (python-flint ball arithmetic, an enclosure) and
-sympy (for the derivations in `verify.kernels.symbolic`).
+sympy (for the derivations in `verify.kernels.symbolic`). Closed forms: the two-slope family,
+step, sign, erf, gelu and the normalized Hermite polynomials; tanh, sigmoid, softplus and silu
+have none and go through `verify.kernels.quadrature`.
+
+ReLU at unit variances: `verify.kernels.relu` holds K(rho) = k_relu(1, 1, rho) and its
+derivatives for the ETF, search and bound code. Its accurate float64 and mpmath forms are
+bit-identical to the relu (K) and step (K') closed forms here at q1 = q2 = 1 (tested).
 
 The two-slope family sigma(z) = A z + B |z| covers linear (A=1, B=0), abs (0, 1), ReLU (1/2, 1/2)
 and leaky ReLU max(z, alpha z) ((1+alpha)/2, (1-alpha)/2), as in neural-tangents' "ab-ReLU".
@@ -25,8 +31,8 @@ With x = arccos |rho| in [0, pi/2] and g(x) = sin x - x cos x >= 0 this is, exac
 which has no cancellation as rho -> +-1 (for ReLU at rho -> -1 the first term vanishes and
 k = p g(x) / (2 pi) ~ p x^3 / (6 pi)). Hence K(-1) = 0 and K(1) = 1/2 hold exactly in float64.
 
-Float64 accuracy: a few ulp relative for the two-slope family, step, sign and erf on all of
-|rho| <= 1 (except at a genuine zero of a leaky-ReLU kernel, where the error is absolute);
+Float64 accuracy: a few ulp relative for the two-slope family, step, sign, erf and gelu on all of
+|rho| <= 1 (except at a genuine zero of a leaky-ReLU or gelu kernel, where the error is absolute);
 Hermite kernels are sums of signed terms and are accurate to a few ulp of the largest term.
 Zero vectors: every kernel is defined at q = 0 as E sigma(0) sigma(Y), which is the limit for
 continuous activations; step and sign use sigma(0) = 0.
@@ -109,8 +115,34 @@ class Activation:
         return dict(self.params)
 
 
-def _fmt_param(v: float) -> str:
+def _fmt_param(v) -> str:
+    """The label form of a parameter: the shortest decimal that reads back to the same value (an
+    exact Fraction alpha = 1/10 prints as 0.1; one with more digits than a float keeps them all)."""
+    if isinstance(v, Fraction):
+        if v.denominator == 1:
+            return str(v.numerator)
+        if Fraction(repr(float(v))) == v:
+            return repr(float(v))
+        from verify.numbers.decimal import decimal_string
+
+        try:
+            return decimal_string(v)
+        except ValueError:  # not a terminating decimal (a caller's Fraction(1, 3))
+            return f"{v.numerator}/{v.denominator}"
     return str(int(v)) if float(v).is_integer() else repr(float(v))
+
+
+def _exact_param(key: str, name: str, value) -> Fraction:
+    """A parameter's exact value: decimal strings by `parse_decimal` ("0.1" is 1/10), Fractions
+    as given, and a float as the decimal its repr shows (0.1 is 1/10, as its label says)."""
+    from verify.numbers.decimal import exact_decimal
+
+    where = f"parameter {key} of {name!r}"
+    if isinstance(value, str):
+        return exact_decimal(value, where)
+    if isinstance(value, (float, np.floating)) and math.isfinite(value):
+        return exact_decimal(repr(float(value)), where)
+    return exact_decimal(value, where)
 
 
 # --------------------------------------------------------------------------------------------
@@ -325,6 +357,70 @@ def _erf_sym(q1, q2, c):
 
 
 # --------------------------------------------------------------------------------------------
+# gelu(z) = z Phi(z): with S_i = 1 + q_i, D = S1 S2 - c^2 = 1 + q1 + q2 + (q1 q2 - c^2) >= 1,
+#   k = c/4 + c arcsin(c / sqrt(S1 S2)) / (2 pi) + (q1 q2 - c^2 + c^2/S1 + c^2/S2) / (2 pi sqrt(D))
+# (derived by Gaussian integration by parts in `verify.model.general`'s module docstring; the GELU
+# kernel of Tsuchida et al., AAAI 2021, in another form). No cancellation in D or in
+# q1 q2 - c^2 + c^2/S1 + c^2/S2 (every term >= 0); float64 relative accuracy a few ulp except near
+# a zero of k (absolute, a few ulp of c/4). The float64 derivatives are `verify.kernels.pairs`'.
+# --------------------------------------------------------------------------------------------
+
+
+def _gelu_parts(q1, q2, c, det):
+    S1, S2 = 1.0 + q1, 1.0 + q2
+    D = 1.0 + q1 + q2 + det  # = S1 S2 - c^2 >= 1
+    N = det + c * c * (1.0 / S1 + 1.0 / S2)
+    return S1, S2, D, N
+
+
+def gelu_parts64(q1, q2, c, det):
+    """(k, S1, S2, D, N, sqrt(D), arcsin(c / sqrt(S1 S2))) for gelu in float64, det = q1 q2 - c^2 >= 0
+    given (the pieces the derivatives in `verify.kernels.pairs` reuse)."""
+    S1, S2, D, N = _gelu_parts(q1, q2, c, det)
+    sD = np.sqrt(D)
+    asn = np.arcsin(np.clip(c / np.sqrt(S1 * S2), -1.0, 1.0))
+    k = 0.25 * c + c * asn / TWO_PI + N / (TWO_PI * sD)
+    return k, S1, S2, D, N, sD, asn
+
+
+def gelu_kernel64(q1, q2, c):
+    """k_gelu(q1, q2, c) in float64; broadcasting; relative accuracy a few ulp except near a zero
+    of k (absolute a few ulp of c/4)."""
+    q1, q2, c = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (q1, q2, c)))
+    det = np.maximum(q1 * q2 - c * c, 0.0)
+    return gelu_parts64(q1, q2, c, det)[0]
+
+
+def gelu_kernel_mp(q1, q2, c):
+    """k_gelu(q1, q2, c) at the current mpmath precision (inputs converted exactly)."""
+    q1, q2, c = (mpmath.mpf(v) for v in (q1, q2, c))
+    det = max(mpmath.fsub(mpmath.fmul(q1, q2, exact=True), mpmath.fmul(c, c, exact=True)), 0)
+    S1, S2 = 1 + q1, 1 + q2
+    D = 1 + q1 + q2 + det
+    N = det + c * c * (1 / S1 + 1 / S2)
+    return c / 4 + c * mpmath.asin(c / mpmath.sqrt(S1 * S2)) / (2 * mpmath.pi) + N / (2 * mpmath.pi * mpmath.sqrt(D))
+
+
+def _gelu_arb(q1, q2, c):
+    from flint import arb
+
+    det = (q1 * q2 - c * c).nonnegative_part()  # |c| <= sqrt(q1 q2) is known
+    S1, S2 = 1 + q1, 1 + q2
+    D = 1 + q1 + q2 + det
+    N = det + c * c * (1 / S1 + 1 / S2)
+    pi = arb.pi()
+    return c / 4 + c * (c / (S1 * S2).sqrt()).asin() / (2 * pi) + N / (2 * pi * D.sqrt())
+
+
+def _gelu_sym(q1, q2, c):
+    import sympy as sp
+
+    S1, S2 = 1 + q1, 1 + q2
+    N = q1 * q2 - c**2 + c**2 / S1 + c**2 / S2
+    return c / 4 + c * sp.asin(c / sp.sqrt(S1 * S2)) / (2 * sp.pi) + N / (2 * sp.pi * sp.sqrt(S1 * S2 - c**2))
+
+
+# --------------------------------------------------------------------------------------------
 # Normalized Hermite h_n = He_n / sqrt(n!).
 # From He_n(a z) = n! sum_m a^(n-2m) (a^2-1)^m He_(n-2m)(z) / (m! (n-2m)! 2^m) and
 # E He_j(Z1) He_k(Z2) = delta_jk k! rho^k:
@@ -450,15 +546,17 @@ def _build(name: str, p: dict[str, float]) -> Activation:
     if name == "linear":
         return _two_slope(name, params, Fraction(1), Fraction(0), lambda z: np.asarray(z, dtype=float) * 1.0, lambda z: z)
     if name == "leaky_relu":
-        a = p["alpha"]
-        fa = Fraction(a)
+        # alpha is exact (a Fraction: "0.1" is 1/10): A, B exact for the mpmath, arb and sympy
+        # forms; the float64 paths use float(alpha), float(A), float(B).
+        fa = Fraction(p["alpha"])
+        a = float(fa)
         return _two_slope(
             name,
             params,
             (1 + fa) / 2,
             (1 - fa) / 2,
             lambda z: np.where(z > 0, z, a * z),
-            lambda z: z if z > 0 else mpmath.mpf(a) * z,
+            lambda z: z if z > 0 else mpmath.mpf(fa.numerator) / fa.denominator * z,
         )
     if name == "step":
         return Activation(
@@ -493,7 +591,10 @@ def _build(name: str, p: dict[str, float]) -> Activation:
     if name == "softplus":
         return Activation(name, params, _softplus, _softplus_mp, strip=math.pi)
     if name == "gelu":
-        return Activation(name, params, _gelu, _gelu_mp, growth=0.5)  # Phi(iy) ~ exp(y^2/2)
+        return Activation(
+            name, params, _gelu, _gelu_mp, growth=0.5,  # Phi(iy) ~ exp(y^2/2)
+            k64=gelu_kernel64, k_mp=gelu_kernel_mp, k_arb=_gelu_arb, k_sym=_gelu_sym,
+        )
     if name == "silu":
         return Activation(name, params, lambda z: z * special.expit(z), lambda z: z * _sigmoid_mp(z), strip=math.pi)
     raise AssertionError(name)  # pragma: no cover - guarded by get_activation
@@ -519,17 +620,16 @@ def get_activation(name: str | Activation, **params) -> Activation:
         raise InputError(f"unknown parameter {sorted(unknown)[0]!r} for activation {name!r} (allowed: {allowed})")
     values = {**spec, **parsed}
     for key, value in values.items():
-        try:
-            value = float(value)
-        except (TypeError, ValueError):
-            raise InputError(f"parameter {key}={value!r} of {name!r} is not a number") from None
-        if not math.isfinite(value):
-            raise InputError(f"parameter {key}={value!r} of {name!r} must be finite")
-        values[key] = value
+        # Exact first (plain ASCII decimals, bounded digits and exponent: never float("1_0") or
+        # Fraction("1e100000000")); alpha stays an exact rational, other parameters become floats.
+        exact = _exact_param(key, name, value)
+        if abs(exact) > 10**6:
+            raise InputError(f"parameter {key} of {name!r} is out of range (|{key}| <= 1e6), got {_fmt_param(exact)[:40]}")
+        values[key] = exact if (name, key) == ("leaky_relu", "alpha") else float(exact)
     if name == "hermite" and (not values["n"].is_integer() or not 0 <= values["n"] <= 60):
-        raise InputError(f"hermite degree n must be an integer in 0..60, got {values['n']!r}")
-    if name == "leaky_relu" and not -1.0 <= values["alpha"] <= 1.0:
-        raise InputError(f"leaky_relu alpha must lie in [-1, 1], got {values['alpha']!r}")
+        raise InputError(f"hermite degree n must be an integer in 0..60, got {_fmt_param(values['n'])}")
+    if name == "leaky_relu" and not -1 <= values["alpha"] <= 1:
+        raise InputError(f"leaky_relu alpha must lie in [-1, 1], got {_fmt_param(values['alpha'])}")
     return _build(name, values)
 
 

@@ -1,7 +1,7 @@
 r"""First and second derivatives of the ReLU kernel k(x, y) = ||x|| ||y|| K(rho) in its vector arguments.
 
 With rho = <x_hat, y_hat>, a(rho) = sqrt(1 - rho^2) / (2 pi) = K(rho) - rho K'(rho),
-K'(rho) = (pi - arccos rho) / (2 pi), and the unit vectors
+K'(rho) = (pi - arccos rho) / (2 pi) (the atan2 factors of `verify.kernels.relu`), and the unit vectors
 e = (x_hat - rho y_hat) / sqrt(1 - rho^2) (orthogonal to y_hat), f = (y_hat - rho x_hat) / sqrt(1 - rho^2):
 
     grad_y k  = ||x|| a y_hat + K' x                       (E[relu(<x,z>) 1{<y,z> > 0} z])
@@ -19,11 +19,9 @@ Vectorized over leading batch axes: x (..., n), y (..., n).
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
-TWO_PI = 2.0 * math.pi
+from verify.kernels.relu import relu_a64, relu_dK64_atan2, relu_K64_atan2, relu_sin64
 
 
 def _unit(x):
@@ -36,11 +34,10 @@ def relu_pair(x: np.ndarray, y: np.ndarray):
     xh, nx = _unit(x)
     yh, ny = _unit(y)
     rho = np.clip(np.sum(xh * yh, axis=-1), -1.0, 1.0)
-    sin = np.sqrt(np.maximum(1.0 - rho * rho, 0.0))
-    theta = np.arctan2(sin, rho)
-    a = sin / TWO_PI
-    Kp = (math.pi - theta) / TWO_PI
-    k = nx * ny * (a + rho * Kp)
+    sin = relu_sin64(rho)
+    a = relu_a64(sin)
+    Kp = relu_dK64_atan2(rho, sin)
+    k = nx * ny * relu_K64_atan2(rho, a, Kp)
     grad_y = (nx * a)[..., None] * yh + Kp[..., None] * x
     return k, grad_y, a, Kp, xh, yh, rho, nx, ny
 
@@ -49,7 +46,7 @@ def relu_pair_hessians(x: np.ndarray, y: np.ndarray, parts=None):
     """(H_yy, H_yx) for one pair or a batch: arrays of shape (..., n, n). parts: the result of
     relu_pair(x, y) when the caller has it already (it is not computed again)."""
     _, _, a, Kp, xh, yh, rho, nx, ny = relu_pair(x, y) if parts is None else parts
-    s = np.sqrt(np.maximum(1.0 - rho * rho, 0.0))
+    s = relu_sin64(rho)
     safe = np.where(s > 0, s, 1.0)[..., None]
     e = np.where(s[..., None] > 0, (xh - rho[..., None] * yh) / safe, 0.0)
     f = np.where(s[..., None] > 0, (yh - rho[..., None] * xh) / safe, 0.0)

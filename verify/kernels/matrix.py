@@ -11,8 +11,7 @@ For the two-slope family sigma(z) = a z + b |z| (ReLU, leaky ReLU, abs; b != 0) 
 the Gram product, which then yields rho itself; the rest runs fused and in place on cache-sized
 chunks, ten numpy passes. Each thread owns a band of rows and alternates small Gram products
 (BLAS held to one thread by threadpoolctl) with the fused passes (numpy releases the GIL).
-It uses arctan2, which numpy vectorizes with SIMD, not arccos, which it does not (10x slower
-here). At rho = -1 and 1 it gives exactly 0 and p/2 for ReLU.
+It uses arctan2, which numpy vectorizes with SIMD, not arccos, which it does not. At rho = -1 and 1 it gives exactly 0 and p/2 for ReLU.
 
 Accuracy: about 1e-15 p absolute. That matches the Gram product's own rounding (|fl(<A_i, B_j>)
 - <A_i, B_j>| ~ d eps ||A_i|| ||B_j||), so nothing is lost against the relatively accurate
@@ -150,7 +149,7 @@ def kernel_matrix(act: Activation, A: np.ndarray, B: np.ndarray | None = None, *
     if out is None:
         out = np.empty((A.shape[0], B.shape[0]))
         # Fault the pages in here, in one thread: first touches from the worker threads contend
-        # for the kernel's page tables and made the call's time erratic (0.13 to 0.29 s here).
+        # for the kernel's page tables and made the call's time erratic.
         out.fill(0.0)
     elif out.shape != (A.shape[0], B.shape[0]) or out.dtype != np.float64 or not out.flags.c_contiguous:
         raise ValueError("out must be a C-contiguous float64 array of shape (len(A), len(B))")

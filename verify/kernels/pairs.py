@@ -5,8 +5,8 @@ rho = c / (a1 a2), returning k with k_a1, k_a2, k_rho (Price's theorem, MATH.md 
 paths with one interface; the derivations are in `verify.model.general`'s module docstring:
 
 - two-slope activations (relu, leaky_relu, abs, linear): the closed form of `verify.kernels`;
-- gelu: the closed form k_gelu (Tsuchida et al., AAAI 2021, in another form), float64 with its
-  derivatives and mpmath side by side;
+- gelu: the closed form k_gelu (Tsuchida et al., AAAI 2021, in another form) of the gelu
+  activation record (`verify.kernels.activations`), with its float64 derivatives here;
 - every other smooth activation: Mehler's series with norm-dependent Hermite coefficients from a
   Gauss-Hermite rule (Golub-Welsch), with a computed tail bound.
 """
@@ -22,6 +22,7 @@ from scipy.special import roots_hermitenorm
 
 from verify.errors import InputError
 from verify.kernels import Activation, get_activation, kernel_mp
+from verify.kernels.activations import gelu_kernel64, gelu_kernel_mp, gelu_parts64  # noqa: F401 (re-exported)
 
 MEHLER_NODES = 256  # Gauss-Hermite nodes; beyond ~300 scipy's weights underflow in sqrt(w) h_n
 MEHLER_TERMS = 192  # series terms used; the rest of the N coefficients measure the tail
@@ -29,31 +30,8 @@ MEHLER_TAIL_REL = 1e-13  # largest accepted tail sum_{n >= MEHLER_TERMS} C_n^2 /
 TWO_PI = 2.0 * math.pi
 
 # --------------------------------------------------------------------------------------------
-# GELU: the closed form, float64 (with derivatives) and mpmath side by side
+# GELU: the derivatives of the closed form (the form itself: `verify.kernels.activations`)
 # --------------------------------------------------------------------------------------------
-
-
-def _gelu_parts(q1, q2, c, det):
-    S1, S2 = 1.0 + q1, 1.0 + q2
-    D = 1.0 + q1 + q2 + det  # = S1 S2 - c^2 >= 1
-    N = det + c * c * (1.0 / S1 + 1.0 / S2)
-    return S1, S2, D, N
-
-
-def gelu_kernel64(q1, q2, c):
-    """k_gelu(q1, q2, c) in float64 (module docstring); broadcasting; relative accuracy a few ulp
-    except near a zero of k (absolute a few ulp of c/4)."""
-    q1, q2, c = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (q1, q2, c)))
-    det = np.maximum(q1 * q2 - c * c, 0.0)
-    return _gelu_from(q1, q2, c, det)[0]
-
-
-def _gelu_from(q1, q2, c, det):
-    S1, S2, D, N = _gelu_parts(q1, q2, c, det)
-    sD = np.sqrt(D)
-    asn = np.arcsin(np.clip(c / np.sqrt(S1 * S2), -1.0, 1.0))
-    k = 0.25 * c + c * asn / TWO_PI + N / (TWO_PI * sD)
-    return k, S1, S2, D, N, sD, asn
 
 
 def gelu_kernel_grad64(q1, q2, c, det=None):
@@ -63,7 +41,7 @@ def gelu_kernel_grad64(q1, q2, c, det=None):
     det: q1 q2 - c^2 if known more accurately than by subtraction (e.g. q1 q2 (1 - rho^2))."""
     q1, q2, c = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (q1, q2, c)))
     det = np.maximum(q1 * q2 - c * c, 0.0) if det is None else np.broadcast_to(det, q1.shape)
-    k, S1, S2, D, N, sD, asn = _gelu_from(q1, q2, c, det)
+    k, S1, S2, D, N, sD, asn = gelu_parts64(q1, q2, c, det)
     Nc = -2.0 * c + 2.0 * c * (1.0 / S1 + 1.0 / S2)
     kc = 0.25 + asn / TWO_PI + (c + Nc + N * c / D) / (TWO_PI * sD)
 
@@ -71,16 +49,6 @@ def gelu_kernel_grad64(q1, q2, c, det=None):
         return (-c * c / (2.0 * Sa) + qb - c * c / (Sa * Sa) - N * Sb / (2.0 * D)) / (TWO_PI * sD)
 
     return k, kq(S1, q2, S2), kq(S2, q1, S1), kc
-
-
-def gelu_kernel_mp(q1, q2, c):
-    """k_gelu(q1, q2, c) at the current mpmath precision (inputs converted exactly)."""
-    q1, q2, c = (mpmath.mpf(v) for v in (q1, q2, c))
-    det = max(mpmath.fsub(mpmath.fmul(q1, q2, exact=True), mpmath.fmul(c, c, exact=True)), 0)
-    S1, S2 = 1 + q1, 1 + q2
-    D = 1 + q1 + q2 + det
-    N = det + c * c * (1 / S1 + 1 / S2)
-    return c / 4 + c * mpmath.asin(c / mpmath.sqrt(S1 * S2)) / (2 * mpmath.pi) + N / (2 * mpmath.pi * mpmath.sqrt(D))
 
 
 # --------------------------------------------------------------------------------------------
@@ -148,7 +116,7 @@ class GeluPair(_PairBase):
 
     def k_mp(self, q1, q2, c, dps: int):
         with mpmath.workdps(dps + 15):
-            v = gelu_kernel_mp(q1, q2, c)
+            v = self.act.k_mp(q1, q2, c)  # gelu_kernel_mp
         with mpmath.workdps(dps):
             return +v
 

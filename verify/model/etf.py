@@ -59,7 +59,7 @@ import numpy as np
 from verify.errors import InputError
 from verify.errors import finite_number as _finite
 from verify.errors import int_at_least as _int_at_least
-from verify.kernels import get_activation, kernel
+from verify.kernels.relu import relu_dK64, relu_dK_mp, relu_K64, relu_K_mp
 
 __all__ = [
     "ETFOptimum",
@@ -78,9 +78,6 @@ __all__ = [
 SCAN_POINTS = 4001  # float64 grid on [-1, 1] that brackets the maxima of the gain
 GUARD = 10  # guard digits of the mpmath forms
 RECHECK_DIGITS = 20  # extra digits of the confirming re-solve
-
-_RELU = get_activation("relu")
-_STEP = get_activation("step")
 
 
 # --------------------------------------------------------------------------------------------
@@ -179,16 +176,12 @@ def etf_t(alpha, M: int):
     return np.clip(a * a - (1.0 - a * a) / (M - 1), -1.0, 1.0)[()]
 
 
-def _K(x):
-    return kernel(_RELU, 1.0, 1.0, x)
-
-
 def _parts64(alpha, M, m, s):
     r = math.hypot(m, s)
     rho = m / r
     t = etf_t(alpha, M)
-    h = _K(rho * np.asarray(alpha, dtype=float))
-    D = 0.5 + (M - 1) * _K(t)
+    h = relu_K64(rho * np.asarray(alpha, dtype=float))
+    D = 0.5 + (M - 1) * relu_K64(t)
     return r, rho, h, D
 
 
@@ -208,7 +201,7 @@ def etf_loss(alpha, M: int, mu_norm: float, s: float, abar: float = 1.0):
     M, m, s, abar = _check_problem(M, mu_norm, s, abar)
     a = _check_alpha(alpha)
     r, rho, h, D = _parts64(a, M, m, s)
-    return (abar * abar * r * r * (_K(rho * rho) - M * h * h / D))[()]
+    return (abar * abar * r * r * (relu_K64(rho * rho) - M * h * h / D))[()]
 
 
 def etf_stationarity(alpha, M: int, mu_norm: float, s: float):
@@ -217,8 +210,7 @@ def etf_stationarity(alpha, M: int, mu_norm: float, s: float):
     a = _check_alpha(alpha)
     _, rho, h, D = _parts64(a, M, m, s)
     t = etf_t(a, M)
-    Kp = lambda x: kernel(_STEP, 1.0, 1.0, x)  # noqa: E731  K'(x), the step kernel
-    return (rho * Kp(rho * a) * D - a * M * h * Kp(t))[()]
+    return (rho * relu_dK64(rho * a) * D - a * M * h * relu_dK64(t))[()]
 
 
 def _mp(v):
@@ -242,10 +234,10 @@ class _MpParts:
         self.one = mpmath.mpf(1)
 
     def K(self, x):
-        return _RELU.k_mp(self.one, self.one, x)
+        return relu_K_mp(x)
 
     def Kp(self, x):
-        return _STEP.k_mp(self.one, self.one, x)
+        return relu_dK_mp(x)
 
     def t(self, a):
         if self.M == 1:

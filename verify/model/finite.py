@@ -32,6 +32,7 @@ import numpy as np
 
 from verify.errors import InputError
 from verify.kernels import Activation, get_activation, kernel_block, row_norms_sq
+from verify.kernels.relu import relu_dK64_atan2, relu_sin64
 from verify.model.networks import TwoLayerNetwork
 
 MEMORY_BUDGET = 512 * 2**20  # bytes for all temporaries of the blocked evaluation
@@ -133,10 +134,9 @@ def _relu_dk_dv(W: np.ndarray, V: np.ndarray):
     with np.errstate(divide="ignore", invalid="ignore"):
         rho = np.where((nw[:, None] > 0) & (nv[None, :] > 0), C / (nw[:, None] * nv[None, :]), 0.0)
     rho = np.clip(rho, -1.0, 1.0)
-    sin = np.sqrt(1.0 - rho * rho)
-    theta = np.arctan2(sin, rho)
+    sin = relu_sin64(rho)
     S = nw[:, None] * sin / (2 * math.pi)
-    P = (math.pi - theta) / (2 * math.pi)
+    P = relu_dK64_atan2(rho, sin)
     with np.errstate(divide="ignore", invalid="ignore"):
         vhat = np.where(nv[:, None] > 0, V / np.where(nv > 0, nv, 1.0)[:, None], 0.0)
     return S, P, vhat

@@ -15,7 +15,7 @@ and an orthonormal basis Q of that span,
     w_S = Q^T mu + tau z,  z ~ N(0, I_p),   ||w||^2 = ||w_S||^2 + tau^2 R,   R ~ chi^2_(d - p).
 
 z is integrated by tensor Gauss-Hermite (probabilists'), R by the trapezoidal rule in the
-log-variable of `verify.model.meanfield` (accurate for any d). Covariances are formed as
+log-variable of `verify.model.meanfield.rules` (accurate for any d). Covariances are formed as
 E[(X - E X)(Y - E Y)] with the means from the same rule, so the rule's own cancellation is
 exact. F(w) depends on w only through alpha = <w, mu_hat> and beta = ||w - alpha mu_hat||
 (through ||w|| alone when mu = 0); for positively homogeneous sigma of degree k it is
@@ -34,7 +34,8 @@ import numpy as np
 
 from verify.errors import InputError
 from verify.kernels import kernel
-from verify.model.meanfield import TAIL64, MeanFieldProblem, _chi2_trap
+from verify.model.meanfield import MeanFieldProblem
+from verify.model.meanfield.rules import TAIL64, chi2_trap
 
 
 @dataclass(frozen=True)
@@ -171,7 +172,7 @@ def _rule(problem: MeanFieldProblem, Q: np.ndarray, n_gauss: int, h_chi: float):
     if p:
         wg = np.meshgrid(*([w1] * p), indexing="ij")
         WZ = np.prod(np.stack([g.ravel() for g in wg], axis=1), axis=1)
-    R, WR = _chi2_trap(problem.d - p, h_chi, TAIL64)
+    R, WR = chi2_trap(problem.d - p, h_chi, TAIL64)
     W = WZ[:, None] * WR[None, :]
     # Drop product nodes that weigh less than 1e-22 of the largest: they change nothing in float64
     # and would only widen the box on which F is interpolated.

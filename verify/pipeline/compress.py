@@ -21,17 +21,22 @@ and a verdict:
   "inconclusive"           anything else (no ETF for these (M, d), or the search found neither).
 For objective = "meanfield" the ETF, certificate and bound refer to L~ (the conjecture's problem);
 the verdict then compares the mean-field minimum found with L_inf at the ETF.
+
+The result is a `CompressResult`; its `to_dict()` is the JSON record (`verify compress --json`).
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import math
+from dataclasses import dataclass
 
 import mpmath
 import numpy as np
 from scipy import optimize
 
+from verify.certify.result import CertifiedBound
 from verify.errors import InputError
 from verify.model.simplified import SimplifiedProblem
 from verify.model.etf import best_etf, etf_network
@@ -41,13 +46,68 @@ from verify.search.structure import classify
 TIE_REL = 1e-12  # values closer than this (relative) are the same minimum
 
 
+@dataclass(frozen=True)
+class CompressResult:
+    """The result of `compress` for one instance (M neurons, R^d, mu = mu_norm e_1, s, abar).
+
+    objective: "simplified" (L~) or "meanfield" (L_inf); M, d, mu_norm, s, abar, seed, restarts: the
+      inputs.
+    best: the best configuration found: {"loss": 30-digit string (meanfield: L_inf to 15 digits),
+      "b": list, "V": list of rows}.
+    search: {"distinct_minima", "converged", "max_grad_norm", "basins": up to 10 of {"loss",
+      "restarts", "class"}, "unconverged_best": float or None, "seconds"}.
+    structure: `verify.search.structure.classify` of the best: {"class", "equiangular_error",
+      "axis_alignment", "tightness_error", "weight_spread", "description"}.
+    etf: the best tilted simplex ETF {"loss", "alpha", "beta", "t"} (30-digit strings; meanfield adds
+      "L_inf"), None when none exists in R^d.
+    local_certificate: {"certified", "min_eigenvalue", "status", "reason"} (`verify.certify.local`).
+    lower_bound: the certified lower bound (a `verify.certify.result.CertifiedBound` as JSON):
+      {"value" (lower decimal end; None unless certified), "value_hi", "assumptions", "certified",
+      "method"} and, at mu = 0, "status" (`Mu0Certificate.status`), else "gap" and "relative_gap" to
+      the ETF; with pole_bound also "alternatives" (both bounds' records).
+    verdict: "etf-not-optimal", "etf-optimal-certified", "etf-best-found" or "inconclusive" (module
+      docstring).
+
+    `to_dict()` is the JSON record (`verify compress --json`, the etf-grid reports): the fields as
+    a plain dict, in this order.
+    """
+
+    objective: str
+    M: int
+    d: int
+    mu_norm: float
+    s: float
+    abar: float
+    seed: int
+    restarts: int
+    best: dict
+    search: dict
+    structure: dict
+    etf: dict | None
+    local_certificate: dict
+    lower_bound: dict
+    verdict: str
+
+    def to_dict(self) -> dict:
+        """The JSON record: a plain dict of the fields in order (nested dicts copied, so a caller may
+        add to it without changing the result)."""
+        return copy.deepcopy({f.name: getattr(self, f.name) for f in dataclasses.fields(self)})
+
+
 def _etf_exists(M: int, d: int, mu_norm: float) -> bool:
     return d >= M if mu_norm > 0 else d >= M - 1
 
 
-def _bound_dict(t) -> dict:
-    return {"value": t.value[0] if t.certified else None, "value_hi": t.value[1], "assumptions": list(t.assumptions),
-            "certified": bool(t.certified), "method": t.method, "gap": t.gap, "relative_gap": t.relative_gap}
+def _bound_dict(cb: CertifiedBound) -> dict:
+    """The JSON record of a bound: value (the lower decimal end, None unless certified), value_hi,
+    assumptions, certified, method."""
+    return {"value": cb.ball[0] if cb.certified else None, "value_hi": cb.ball[1], "assumptions": list(cb.assumptions),
+            "certified": bool(cb.certified), "method": cb.method}
+
+
+def _gap_dict(cb: CertifiedBound) -> dict:
+    """`_bound_dict` and the gap to the best tilted ETF (mu != 0)."""
+    return {**_bound_dict(cb), "gap": cb.gap, "relative_gap": cb.relative_gap}
 
 
 def _lower_bound(M: int, d: int, mu_norm: float, s: float, abar: float, cache: dict | None = None,
@@ -55,17 +115,16 @@ def _lower_bound(M: int, d: int, mu_norm: float, s: float, abar: float, cache: d
     if mu_norm == 0:
         from verify.certify import certify_mu0
 
-        c = certify_mu0(M, d, abar=abar, s=s)
-        return {"value": c.lower_bound_ball[0], "value_hi": c.lower_bound_ball[1], "assumptions": list(c.assumptions),
-                "certified": True, "method": c.method, "status": c.status}  # every status is a proven bound
+        cb = certify_mu0(M, d, abar=abar, s=s).as_certified_bound()  # every status is a proven bound
+        return {**_bound_dict(cb), "status": cb.details["status"]}
     from verify.certify.tilted import lower_bound_tilted
 
-    out = _bound_dict(lower_bound_tilted(M, d, mu_norm, s=s, abar=abar, cache=cache))
+    out = _gap_dict(lower_bound_tilted(M, d, mu_norm, s=s, abar=abar, cache=cache).as_certified_bound())
     if pole:  # the two-point bound (docs/bounds-mu.md section 5): tighter where it certifies (M = 2 so far)
         from verify.certify.pole import lower_bound_pole
 
         pole_cache = None if cache is None else cache.setdefault("pole", {})
-        alt = _bound_dict(lower_bound_pole(M, d, mu_norm, s=s, abar=abar, cache=pole_cache))
+        alt = _gap_dict(lower_bound_pole(M, d, mu_norm, s=s, abar=abar, cache=pole_cache).as_certified_bound())
         out["alternatives"] = [dict(out), dict(alt)]
         if alt["certified"] and (not out["certified"] or mpmath.mpf(alt["value"]) > mpmath.mpf(out["value"])):
             out.update(alt)
@@ -98,15 +157,15 @@ def _meanfield_polish(M, d, mu_norm, s, abar, starts, maxiter=200):
 
 def compress(M: int, d: int, mu_norm: float, s: float, abar: float = 1.0, *, objective: str = "simplified",
              restarts: int = 1000, seed: int = 0, progress=None, search=None, bound_cache: dict | None = None,
-             pole_bound: bool = False) -> dict:
-    """The JSON-ready result of one instance (see the module docstring).
+             pole_bound: bool = False) -> CompressResult:
+    """The result of one instance (see the module docstring and `CompressResult`).
 
     search: a `SearchResult` of the same (M, mu_norm, s, abar, restarts, seed) computed in
     min(d, M + 1) dimensions (or fewer than d): L~ depends on d only through that span, so the
     instances d = M + 1 and d = 2M share one search; its configurations are padded with zeros.
     bound_cache: passed to the lower bound, which is also the same for every d >= M + 1.
-    pole_bound: also try the two-point bound with a pole (`verify.certify.pole`, 10-40 s, certifies
-    M = 2 so far) and keep the larger certified bound; both are in lower_bound["alternatives"]."""
+    pole_bound: also try the two-point bound with a pole (`verify.certify.pole`, which certifies
+    M = 2 so far, at a much higher cost) and keep the larger certified bound; both are in lower_bound["alternatives"]."""
     for name, v in (("mu_norm", mu_norm), ("s", s), ("abar", abar)):
         if not math.isfinite(v):
             raise InputError(f"{name} must be finite")
@@ -165,7 +224,7 @@ def compress(M: int, d: int, mu_norm: float, s: float, abar: float = 1.0, *, obj
                                     "reason": f"no tilted simplex of {M} in d = {d}"}
     out["lower_bound"] = _lower_bound(M, d, mu_norm, s, abar, bound_cache, pole_bound)
     out["verdict"] = _verdict(out, best, etf, objective, best_loss, best_b, best_V, mu, s, abar, d, M)
-    return out
+    return CompressResult(**out)
 
 
 def _verdict(out, best, etf, objective, best_loss, best_b, best_V, mu, s, abar, d, M) -> str:

@@ -17,6 +17,7 @@ import numpy as np
 from scipy import optimize
 
 from verify.errors import InputError
+from verify.kernels.relu import relu_a64, relu_dK64_atan2, relu_K64_atan2, relu_sin64
 from verify.model.networks import TwoLayerNetwork
 from verify.model.simplified import SimplifiedProblem
 
@@ -67,16 +68,16 @@ class ReluFiniteObjective:
         nv = np.sqrt(np.einsum("jd,jd->j", V, V))
         vh = V / nv[:, None]
         rho = np.clip((self.W @ vh.T) / np.where(self.nw > 0, self.nw, 1.0)[:, None], -1.0, 1.0)
-        sn = np.sqrt((1.0 - rho) * (1.0 + rho))
-        Kp = (math.pi - np.arctan2(sn, rho)) / TWO_PI
+        sn = relu_sin64(rho, factored=True)
+        Kp = relu_dK64_atan2(rho, sn)
         return nv, vh, rho, sn, Kp
 
     @staticmethod
     def _self_part(b, V, nv, vh):
         rv = np.clip(vh @ vh.T, -1.0, 1.0)
-        snv = np.sqrt((1.0 - rv) * (1.0 + rv))
-        Pv = (math.pi - np.arctan2(snv, rv)) / TWO_PI
-        Kvv = (snv / TWO_PI + Pv * rv) * np.outer(nv, nv)
+        snv = relu_sin64(rv, factored=True)
+        Pv = relu_dK64_atan2(rv, snv)
+        Kvv = relu_K64_atan2(rv, relu_a64(snv), Pv) * np.outer(nv, nv)
         # sum_k b_k g(v_k, v_j): the k = j term is v_j / 2 (rho = 1), as it should be
         from_self = (b @ (snv * nv[:, None]) / TWO_PI)[:, None] * vh + (Pv * b[:, None]).T @ V
         return Kvv, from_self
@@ -85,7 +86,7 @@ class ReluFiniteObjective:
         self.evaluations += 1
         b, V = self.split(z, M)
         nv, vh, rho, sn, Kp = self._angles(V)
-        Kn = (sn / TWO_PI + Kp * rho) * self.nw[:, None]  # k(w_i, v_hat_j)
+        Kn = relu_K64_atan2(rho, relu_a64(sn), Kp) * self.nw[:, None]  # k(w_i, v_hat_j)
         h = (self.u @ Kn) * nv
         Kvv, from_self = self._self_part(b, V, nv, vh)
         L = self.T - 2.0 * float(b @ h) + float(b @ Kvv @ b)
@@ -102,7 +103,7 @@ class ReluFiniteObjective:
         un = self.u * self.nw
         What = self.W / np.where(self.nw > 0, self.nw, 1.0)[:, None]
         for j in range(M):
-            aj = sn[:, j] / TWO_PI
+            aj = relu_a64(sn[:, j])
             g_t = float(un @ aj) * vh[j] + Kp[:, j] @ self.uW
             # sum_i u_i ||w_i|| a_ij e_ij e_ij^T with e = (w_hat - rho v_hat) / sin:
             # weights u_i ||w_i|| / (2 pi sin_ij) on the unnormalized differences

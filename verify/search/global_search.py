@@ -44,6 +44,7 @@ from threadpoolctl import threadpool_limits
 
 from verify.errors import InputError
 from verify.kernels.derivatives import relu_pair, relu_pair_hessians
+from verify.kernels.relu import relu_dK64_acos, relu_K64_acos
 from verify.model.simplified import PINV_CUTOFF, SimplifiedProblem
 
 LBFGS_FLOOR = 1e-9  # below this the float64 values of f no longer resolve the decrease of a step
@@ -93,13 +94,8 @@ class ReducedSimplified:
         mu_hat = np.asarray(self.problem.mu, dtype=dt) / m if m > 0 else np.zeros(self.problem.d, dtype=dt)
         abar = dt(self.problem.abar)
         rho = m / r
-        T = abar * abar * r * r * self._K(rho * rho, pi)
+        T = abar * abar * r * r * relu_K64_acos(rho * rho, pi)
         return pi, m, r, mu_hat, abar, T
-
-    @staticmethod
-    def _K(rho, pi=math.pi):
-        rho = np.clip(rho, -1.0, 1.0)
-        return (np.sqrt(1.0 - rho * rho) + (pi - np.arccos(rho)) * rho) / (2 * pi)
 
     @staticmethod
     def _pinv(K64):
@@ -120,12 +116,12 @@ class ReducedSimplified:
         theta = V / nv[..., None]
         G = np.clip(theta @ np.swapaxes(theta, -1, -2), -1.0, 1.0)
         A = np.arccos(G)
-        KG = (np.sqrt(np.maximum(1.0 - G * G, 0.0)) + (pi - A) * G) / (2 * pi)
+        KG = relu_K64_acos(G, pi, A)
         M = V.shape[-2]
         idx = np.arange(M)
         KG[..., idx, idx] = 0.5
         t = theta @ mu_hat
-        c = abar * r * self._K(m * t / r, pi)
+        c = abar * r * relu_K64_acos(m * t / r, pi)
         Q, inv = self._pinv(np.asarray(KG, dtype=float))
         beta = self._apply(Q, inv, np.asarray(c, dtype=float))
         if extended:  # iterative refinement: residuals in extended precision, corrections in float64
@@ -144,12 +140,14 @@ class ReducedSimplified:
         nv, theta, G, A, t, c, beta, (pi, m, r, mu_hat, abar) = self._parts(V, extended)
         T = self._consts[np.longdouble][5] if extended else self.T
         f = T - np.einsum("...j,...j->...", c, beta)
-        Kp = (pi - A) / (2 * pi)
+        Kp = relu_dK64_acos(pi=pi, acos=A)
         M = theta.shape[-2]
         idx = np.arange(M)
         Kp[..., idx, idx] = 0.0
         w = beta[..., :, None] * Kp * beta[..., None, :]  # beta_j K'(G_jk) beta_k, k != j
         gth = 2.0 * (w @ theta)
+        # -2 beta abar m K'(m t / r), K' written out: its association (the products first, then / (2 pi))
+        # differs from relu_dK64_acos's, and the recorded search figures depend on these bits.
         a_mu = -2.0 * beta * abar * m * (pi - np.arccos(np.clip(m * t / r, -1, 1))) / (2 * pi)
         gth += a_mu[..., None] * mu_hat
         gth -= np.einsum("...jd,...jd->...j", gth, theta)[..., None] * theta
@@ -536,7 +534,7 @@ def search_simplified(problem: SimplifiedProblem, M: int, *, restarts: int = 100
     V0 = random_directions(restarts, M, d, seed).reshape(restarts, n)
     outs = []
     # One BLAS thread: the batched linear algebra is on tiny matrices, where OpenBLAS's worker
-    # threads only cost (a 300 x 110 x 110 batched eigh: 0.3 s on one thread, 15 s on two busy cores).
+    # threads only cost (a batched eigh of many 110 x 110 matrices is far slower on two busy cores than on one).
     with threadpool_limits(1):
         for s0 in range(0, restarts, batch):
             if progress is not None:
