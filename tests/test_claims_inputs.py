@@ -342,7 +342,9 @@ def test_verdict_functions_can_fail():
 
     assert loss_vs_mpmath.decide([1e-16, 2e-16], {"rel": 1e-12}) == "verified"
     assert loss_vs_mpmath.decide([1e-16, 1e-9], {"rel": 1e-12}) == "refuted"
-    assert loss_vs_mpmath.decide([math.nan], {"rel": 1e-12}) == "refuted"
+    # A NaN error is a failed measurement, not a verdict either way: the runner records status error.
+    with pytest.raises(ValueError, match="NaN"):
+        loss_vs_mpmath.decide([1e-16, math.nan], {"rel": 1e-12})
     assert loss_vs_monte_carlo.decide([0.5, 1.2], [], {"z_max": 4.0})[0] == "verified"
     assert loss_vs_monte_carlo.decide([0.5, 5.0], [4.5], {"z_max": 4.0})[0] == "refuted"
     assert loss_vs_monte_carlo.decide([0.5, 5.0], [1.0], {"z_max": 4.0})[0] == "inconclusive"

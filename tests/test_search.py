@@ -222,8 +222,8 @@ def test_compress_with_a_shared_search_equals_its_own_search():
     shared = search_simplified(simplified_problem(M + 1, m, 1.0), M, restarts=150, seed=4)
     a = compress(M, 2 * M, m, 1.0, restarts=150, seed=4, search=shared)
     b = compress(M, 2 * M, m, 1.0, restarts=150, seed=4)
-    assert a["best"]["loss"] == b["best"]["loss"] and a["verdict"] == b["verdict"] == "etf-best-found"
-    assert np.array(a["best"]["V"]).shape == (M, 2 * M)
+    assert a.best["loss"] == b.best["loss"] and a.verdict == b.verdict == "etf-best-found"
+    assert np.array(a.best["V"]).shape == (M, 2 * M)
     assert shared.minima[0].V.shape == (M, M + 1)  # the shared search is not modified
     with pytest.raises(InputError):
         compress(M, 2 * M, m, 1.0, restarts=99, seed=4, search=shared)
@@ -277,7 +277,7 @@ def test_compress_keeps_the_tighter_certified_pole_bound():
     bound (gap ~7e-5 against ~0.14 relative); compress keeps it and reports both."""
     from verify.pipeline.compress import compress
 
-    out = compress(2, 2, 0.5, 1.0, restarts=100, seed=0, pole_bound=True)
+    out = compress(2, 2, 0.5, 1.0, restarts=100, seed=0, pole_bound=True).to_dict()
     lb = out["lower_bound"]
     assert lb["certified"] and lb["method"].startswith("pole")
     assert [a["method"].split("-")[0] for a in lb["alternatives"]] == ["tilted", "pole"]
@@ -297,14 +297,30 @@ def test_etf_grid_rejects_an_unknown_d_rule_at_load(tmp_path, capsys):
     assert err.startswith("verify: error:") and "3M" in err and len(err.strip().splitlines()) == 1
 
 
-def test_verify_run_exits_nonzero_when_a_checker_fails(tmp_path, capsys):
-    """An empty grid (M_min > M_max) makes the checker fail: the report says "error" with the
-    reason, the other reports are still written, and `verify run` exits 1."""
+def test_verify_run_exits_nonzero_when_a_checker_fails(tmp_path, capsys, monkeypatch):
+    """A checker that fails (here: planted to raise) gives a report that says "error" with the
+    reason, and `verify run` exits 1. An empty grid (M_min > M_max) is bad input instead: refused
+    when the claim file is loaded, exit 2, nothing written."""
+    import dataclasses
+
+    from verify.claims.kinds import KINDS
     from verify.cli import main
 
-    _grid_claim(tmp_path, M_min=5, M_max=4)
+    from verify.errors import InputError
+
+    with pytest.raises(InputError, match="grid is empty"):
+        _grid_claim(tmp_path, M_min=5, M_max=4)  # writes the file, then refuses it
     out = tmp_path / "out"
+    assert main(["run", str(tmp_path / "etf-grid-t.toml"), "--out", str(out)]) == 2
+    assert not (out / "etf-grid-t.json").exists()
+    assert "grid is empty" in capsys.readouterr().err
+
+    def broken(claim, ctx):
+        raise RuntimeError("planted checker failure")
+
+    monkeypatch.setitem(KINDS, "etf-grid", dataclasses.replace(KINDS["etf-grid"], run=broken))
+    _grid_claim(tmp_path, M_min=2, M_max=2)
     assert main(["run", str(tmp_path / "etf-grid-t.toml"), "--out", str(out)]) == 1
     rep = json.loads((out / "etf-grid-t.json").read_text())
-    assert rep["status"] == "error"
+    assert rep["status"] == "error" and "planted checker failure" in rep["summary"]
     assert "ended in error: etf-grid-t" in capsys.readouterr().err

@@ -62,6 +62,20 @@ def parse_decimal(text: str, name: str = "value") -> Fraction:
     return -value if sign == "-" else value
 
 
+def parse_rational(text: str, name: str = "value") -> Fraction:
+    """A decimal literal (`parse_decimal`) or a quotient of two, "p/q" (e.g. "-3/2", "1/10"), exactly."""
+    if isinstance(text, str) and "/" in text:
+        num, den = text.split("/", 1)
+        q = parse_decimal(den, name)
+        if q == 0:
+            raise InputError(f"{name} = {text[:40]!r} divides by zero")
+        value = parse_decimal(num, name) / q
+        if value and abs(value.numerator.bit_length() - value.denominator.bit_length()) > 4 * MAX_EXPONENT:
+            raise InputError(f"{name} = {text[:40]!r} is outside the accepted magnitudes")
+        return value
+    return parse_decimal(text, name)
+
+
 def decimal_string(value: Fraction) -> str:
     """A short exact decimal literal ("3e-1", "-125e2", "0") for a rational whose denominator has
     no prime factors but 2 and 5 (every value `parse_decimal` returns); ValueError otherwise."""

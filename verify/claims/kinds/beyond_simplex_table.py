@@ -45,6 +45,7 @@ from fractions import Fraction
 import mpmath
 import numpy as np
 
+from verify.kernels.relu import relu_K_mp_acos
 from verify.claims.kinds import Kind, register
 from verify.claims.kinds._common import abar as _abar, dps, positive, restarts, seed as _seed
 from verify.claims.result import Context, Finding, pyplot
@@ -87,11 +88,7 @@ def phi_value_mp(V, abar: float, s: float, dps: int = 30):
         th = [[x / mpmath.sqrt(mpmath.fsum(y * y for y in row)) for x in row] for row in rows]
         M = len(th)
         pi = mpmath.pi
-
-        def K(rho):
-            rho = min(max(rho, mpmath.mpf(-1)), mpmath.mpf(1))
-            return (mpmath.sqrt(1 - rho * rho) + (pi - mpmath.acos(rho)) * rho) / (2 * pi)
-
+        K = relu_K_mp_acos
         A = mpmath.matrix(M, M)
         for j in range(M):
             A[j, j] = mpmath.mpf(1) / 2

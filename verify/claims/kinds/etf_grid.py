@@ -75,7 +75,7 @@ def measure(p: dict, ctx: Context) -> Measured:
                     searches[(M, d_eff, ratio)] = search_simplified(simplified_problem(d_eff, mu, s, abar), M, restarts=R,
                                                                    seed=seed)
                 out = compress(M, d, mu, s, abar, restarts=R, seed=seed, search=searches[(M, d_eff, ratio)],
-                               bound_cache=bound_cache, pole_bound=M <= p["pole_M_max"] and ratio <= p["pole_ratio_max"])
+                               bound_cache=bound_cache, pole_bound=M <= p["pole_M_max"] and ratio <= p["pole_ratio_max"]).to_dict()
                 out["ratio"], out["rule"], out["shared_search_dim"] = ratio, rule, d_eff
                 out["search"]["restarts"] = R
                 outs.append(out)
