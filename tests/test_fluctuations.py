@@ -84,3 +84,15 @@ def test_tau2_scales_like_one_over_d_for_deterministic_a():
         V[:, :3] = rng.standard_normal((3, 3))  # V fixed as d grows (the simplified-problem regime)
         vals.append(d * tau2(P, b, V).tau2)
     assert vals[2] == pytest.approx(vals[1], rel=0.05) and vals[1] == pytest.approx(vals[0], rel=0.2)
+
+
+def test_tau2_at_mu_zero_is_the_limit_of_small_mu():
+    """mu = 0 (the constant term has an empty span) once crashed with a shape error. tau^2 is smooth
+    in mu, so its value at mu = 0 must be the limit of tau^2 at ||mu|| = 1e-9, whose difference is
+    O(||mu||) ~ 1e-9 relative, far above the ~1e-12 accuracy of the rules."""
+    b = np.array([0.5, 0.3, 0.2])
+    V = np.random.default_rng(1).normal(size=(3, 16))
+    at0 = tau2(mean_field_problem(16, 0.0, 1.0), b, V).tau2
+    near = tau2(mean_field_problem(16, 1e-9, 1.0), b, V).tau2
+    assert np.isfinite(at0) and at0 > 0
+    assert abs(at0 - near) <= 1e-8 * at0

@@ -175,23 +175,6 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 3600:.1e} hours"
 
 
-def _directed(value, digits: int, up: bool) -> str:
-    """A rational rounded outward (down for a lower end, up for an upper end) to about `digits`
-    significant decimal digits, as an exact decimal string."""
-    from fractions import Fraction
-
-    if value == 0:
-        return "0"
-    e10 = math.floor(math.log10(abs(value.numerator)) - math.log10(value.denominator))
-    k = digits - 1 - e10  # value * 10^k has `digits` digits before the point
-    scaled = value * Fraction(10) ** k
-    n = math.ceil(scaled) if up else math.floor(scaled)
-    if n == 0:
-        return "0"
-    sign, s = ("-" if n < 0 else ""), str(abs(n))
-    return f"{sign}{s[0]}.{s[1:] or '0'}e{len(s) - 1 - k}"
-
-
 # Precision caps of `verify kernel`. Closed forms cost milliseconds up to 1000 digits (relu, erf,
 # hermite(n=10) at dps 1000..4000: 2-40 ms); above ~4280 digits the decimal output exceeds
 # Python's int-to-str limit. Quadrature (tanh, sigmoid, softplus, silu: the mpmath trapezoidal
@@ -201,28 +184,14 @@ def _directed(value, digits: int, up: bool) -> str:
 # refuses what would exceed QUAD_SECONDS_MAX.
 DPS_MAX = 1000
 QUAD_SECONDS_MAX = 30.0
-QUAD_SECONDS_PER_PAIR = 35e-6  # at dps <= 40; scaled by (dps + 10) / 50 above
-
-
-def _quadrature_cost(act, q1, q2, dps: int) -> tuple[int, float]:
-    """(nodes per axis, estimated seconds) of kernel_mp's trapezoidal rule for a smooth activation."""
-    from fractions import Fraction
-
-    from verify.kernels.quadrature import trapezoid_step
-
-    big = Fraction(10) ** 300
-    q1, q2 = (float(min(q, big)) for q in (q1, q2))
-    T = (dps + 10) * math.log(10)
-    h = trapezoid_step(act, math.sqrt(max(q1, q2)), q1 + q2, T)
-    n = 2 * math.ceil(min((math.sqrt(2 * T) + 1.0) / h, 1e150)) + 1
-    return n, n * n * QUAD_SECONDS_PER_PAIR * max(1.0, (dps + 10) / 50)
 
 
 def cmd_kernel(args) -> int:
     import mpmath
 
     from verify.kernels import get_activation, kernel_arb, kernel_mp
-    from verify.numbers.decimal import decimal_string, parse_decimal
+    from verify.kernels.quadrature import quadrature_cost
+    from verify.numbers.decimal import decimal_string, directed_decimal, parse_decimal
     from verify.numbers.precision import ball_bounds
 
     act = get_activation(args.activation, **_parse_params(args.param))
@@ -230,7 +199,7 @@ def cmd_kernel(args) -> int:
     # then costs nothing whatever digits the user typed.
     q1, q2, c = (parse_decimal(v, f"--{n}") for v, n in ((args.q1, "q1"), (args.q2, "q2"), (args.c, "c")))
     if act.k_mp is None and q1 >= 0 and q2 >= 0:
-        n, seconds = _quadrature_cost(act, q1, q2, args.dps)
+        n, seconds = quadrature_cost(act, q1, q2, args.dps)
         if seconds > QUAD_SECONDS_MAX:
             raise InputError(
                 f"{act.label} has no closed form: its quadrature at dps = {args.dps}, q1 = {args.q1.strip()[:20]}, "
@@ -243,7 +212,7 @@ def cmd_kernel(args) -> int:
         bits = int(args.dps * 3.33) + 32
         ball = kernel_arb(act, q1s, q2s, cs, prec=bits)
         lo, hi = ball_bounds(ball, bits)
-        enclosure = [_directed(lo, args.dps + 2, up=False), _directed(hi, args.dps + 2, up=True)]
+        enclosure = [directed_decimal(lo, args.dps + 2, up=False), directed_decimal(hi, args.dps + 2, up=True)]
     with mpmath.workdps(args.dps):
         value = mpmath.nstr(kv.value, args.dps, strip_zeros=False)
     out = {"activation": act.label, "q1": args.q1, "q2": args.q2, "c": args.c, "dps": args.dps,
@@ -252,123 +221,18 @@ def cmd_kernel(args) -> int:
     return 0
 
 
-# Size budget of one array read from an .npz (checked from the .npy header before any data is read).
-NPZ_MAX_ENTRIES = 50_000_000  # 400 MB as float64
-_NPZ_KINDS = "fiu"  # float, signed and unsigned int; bool, complex, strings, dates, objects, structs refused
-
-
-def _npz_header(fp, path: str, key: str):
-    import numpy as np
-
-    version = np.lib.format.read_magic(fp)
-    if version == (1, 0):
-        shape, fortran, dtype = np.lib.format.read_array_header_1_0(fp)
-    elif version == (2, 0):
-        shape, fortran, dtype = np.lib.format.read_array_header_2_0(fp)
-    else:
-        raise InputError(f"{path}: array {key!r} uses .npy format version {version}; expected 1.0 or 2.0")
-    if dtype.hasobject or dtype.names is not None or dtype.subdtype is not None or dtype.kind not in _NPZ_KINDS:
-        raise InputError(f"{path}: array {key!r} has dtype {str(dtype)[:40]}; expected real numbers (float or int)")
-    if math.prod(shape) > NPZ_MAX_ENTRIES:
-        raise InputError(f"{path}: array {key!r} has shape {shape} ({math.prod(shape):.3g} entries); "
-                         f"the limit is {NPZ_MAX_ENTRIES:.0e} entries per array")
-    return shape
-
-
-def _load_npz(path: str, keys: tuple[str, str], what: str):
-    """The two float64 arrays `keys` of an .npz, each .npy header checked (dtype, size budget)
-    before its data is read; pickles are never loaded. Every defect of the file is an InputError."""
-    import stat
-    import struct
-    import zipfile
-    import zlib
-
-    import numpy as np
-
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file") from None
-    except OSError as e:
-        raise InputError(f"{path}: cannot read ({e.strerror or type(e).__name__})") from None
-    if not stat.S_ISREG(st.st_mode):
-        raise InputError(f"{path}: not a regular file")
-    arrays = []
-    try:
-        with open(path, "rb") as raw:
-            if raw.read(6) == b"\x93NUMPY":
-                raise InputError(f"{path}: this is a single-array .npy file; the {what} file must be an .npz "
-                                 f"with arrays {', '.join(keys)} (numpy.savez)")
-            raw.seek(0)
-            with zipfile.ZipFile(raw) as zf:
-                names = set(zf.namelist())
-                missing = [k for k in keys if f"{k}.npy" not in names]
-                if missing:
-                    raise InputError(f"{path}: {what} file needs arrays {', '.join(keys)} (missing {missing[0]!r})")
-                for k in keys:
-                    with zf.open(f"{k}.npy") as fp:
-                        shape = _npz_header(fp, path, k)
-                    with zf.open(f"{k}.npy") as fp:
-                        a = np.lib.format.read_array(fp, allow_pickle=False)
-                    if a.shape != shape:  # pragma: no cover - read_array honours the header
-                        raise InputError(f"{path}: array {k!r} does not match its header")
-                    with np.errstate(all="ignore"):  # float128 beyond float64 becomes inf, refused below
-                        arrays.append(np.asarray(a, dtype=float))
-    except InputError:
-        raise
-    except MemoryError:
-        raise InputError(f"{path}: the arrays do not fit in memory") from None
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError,
-            struct.error, KeyError, OverflowError, UnicodeDecodeError) as e:
-        msg = str(e).splitlines()[0][:120] if str(e) else type(e).__name__
-        raise InputError(f"{path}: not a readable .npz file ({msg})") from None
-    w, V = arrays
-    if w.ndim != 1 or V.ndim != 2 or V.shape[0] != w.shape[0]:
-        raise InputError(f"{path}: {keys[0]} must have shape (n,) and {keys[1]} shape (n, d); got {w.shape} and {V.shape}")
-    if w.shape[0] == 0:
-        raise InputError(f"{path}: the {what} network has no neurons")
-    if not (np.all(np.isfinite(w)) and np.all(np.isfinite(V))):
-        raise InputError(f"{path}: {what} weights contain NaN or inf (or values beyond float64)")
-    return w, V
-
-
 # `verify loss` evaluates N^2/2 + N M + M^2/2 kernel values (the O(N^2) target term blocked):
 # about 120 ns per pair for relu at d = 16 on the reference machine (N = 4000: 0.95 s).
 LOSS_PAIRS_MAX = 5e9  # about 10 minutes
 
 
-def _loss_value(loss, target, comp, a, b, W, V):
-    """L_N in float64, always finite: a loss whose float64 evaluation overflows is recomputed with
-    the output weights scaled by a power of two (exact) and refused if it still does not fit."""
-    import numpy as np
-
-    from verify.model.networks import TwoLayerNetwork
-
-    with np.errstate(all="ignore"):
-        value = loss(target, comp)
-        if math.isfinite(value):
-            return value
-        t = max(float(np.max(np.abs(a))) / a.shape[0], float(np.max(np.abs(b))), 1e-300)
-        e = math.frexp(t)[1]
-        act = target.activation
-        scaled = loss(TwoLayerNetwork(np.ldexp(a, -e), W, act, scale=1.0 / a.shape[0]),
-                      TwoLayerNetwork(np.ldexp(b, -e), V, act))
-        try:
-            value = math.ldexp(scaled, 2 * e) if math.isfinite(scaled) else math.inf
-        except OverflowError:
-            value = math.inf
-    if not math.isfinite(value):
-        raise InputError("weights too large: the loss overflows float64 (scale the weights down; "
-                         "L_N is quadratic in the output weights a, b)")
-    return value
-
-
 def cmd_loss(args) -> int:
+    from verify.io import load_npz_arrays
+    from verify.model.finite import loss_finite
     from verify.model.networks import TwoLayerNetwork
-    from verify.model import loss
 
-    a, W = _load_npz(args.target, ("a", "W"), "target")
-    b, V = _load_npz(args.compressed, ("b", "V"), "compressed")
+    a, W = load_npz_arrays(args.target, ("a", "W"), "target")
+    b, V = load_npz_arrays(args.compressed, ("b", "V"), "compressed")
     if W.shape[1] != V.shape[1]:
         raise InputError(f"input dimensions differ: target W has d = {W.shape[1]}, compressed V has d = {V.shape[1]}")
     N, M, d = a.shape[0], b.shape[0], W.shape[1]
@@ -378,7 +242,7 @@ def cmd_loss(args) -> int:
                          f"{_duration(pairs * (100 + 2 * d) * 1e-9)}; limit {LOSS_PAIRS_MAX:.0e} (N up to about 1e5)")
     target = TwoLayerNetwork(a, W, args.activation, scale=1.0 / a.shape[0])
     comp = TwoLayerNetwork(b, V, args.activation)
-    value = _loss_value(loss, target, comp, a, b, W, V)
+    value = loss_finite(target, comp)
     _print_json({"loss": value, "N": int(a.shape[0]), "M": int(b.shape[0]), "d": int(W.shape[1]),
                  "activation": target.activation.label, "method": "exact-kernel-float64"})
     return 0
@@ -386,6 +250,7 @@ def cmd_loss(args) -> int:
 
 def cmd_meanfield(args) -> int:
 
+    from verify.io import load_npz_arrays
     from verify.model.fluctuations import tau2
     from verify.model.meanfield import mean_field_problem
     from verify.model.simplified import simplified_problem
@@ -394,7 +259,7 @@ def cmd_meanfield(args) -> int:
         v = getattr(args, name)
         if not math.isfinite(v):
             raise InputError(f"--{name.replace('_', '-')} must be finite")
-    b, V = _load_npz(args.compressed, ("b", "V"), "compressed")
+    b, V = load_npz_arrays(args.compressed, ("b", "V"), "compressed")
     if V.shape[1] != args.d:
         raise InputError(f"{args.compressed}: V has width {V.shape[1]} but --d is {args.d}")
     problem = mean_field_problem(args.d, args.mu_norm, args.s, abar=args.abar, var_a=args.var_a, activation=args.activation)
@@ -413,35 +278,15 @@ def cmd_meanfield(args) -> int:
     return 0
 
 
-# `verify compress` cost model, fitted on the reference machine (2 busy cores). The search runs in
-# d_eff = min(d, M + 1) dimensions on n = M d_eff variables: per restart about 6e-9 n^3 s (Newton
-# with the analytic n x n Hessian; M = 16, d = 17, 100 restarts: 11.7 s; M = 20, d = 21, 60: 26.6 s;
-# M = 24, d = 25, 40: 47 s) and memory about 5 n^2 doubles per restart of a batch of <= 1000
-# (peak RSS 418, 543, 694 MB there). The local certificate (when the ETF exists) works on
-# n' = M + M d variables in arb: about 9e-8 n'^3 s and 1 kB per matrix entry (M = 24, d = 25: 9 s;
-# M = 4, d = 200: 45 s, 0.73 GB); the lower bound takes 1-3 s.
+# Limits of one `verify compress` request (its cost: `verify.pipeline.compress.compress_cost`).
 COMPRESS_M_MAX = 1000
 COMPRESS_D_MAX = 100000
 COMPRESS_SECONDS_MAX = 1800.0
 COMPRESS_GIB_MAX = 8.0
 
 
-def _compress_cost(M: int, d: int, mu_norm: float, restarts: int) -> tuple[float, float]:
-    """(estimated seconds, estimated GiB) of one `verify compress` instance."""
-    d_eff = min(d, M + 1 if mu_norm > 0 else M)
-    n = M * d_eff
-    batch = min(restarts, 1000)
-    seconds = restarts * (6e-9 * n**3 + 5e-3) + 3.0
-    mem = 5 * batch * n * n * 8 + restarts * M * d * 8 * 2 + 2e8
-    if (d >= M if mu_norm > 0 else d >= M - 1):  # the ETF exists: local certificate in arb
-        n_loc = M + M * d
-        seconds += 9e-8 * n_loc**3
-        mem = max(mem, 1e3 * n_loc**2 + 2e8)
-    return seconds, mem / 2**30
-
-
 def cmd_compress(args) -> int:
-    from verify.pipeline.compress import compress
+    from verify.pipeline.compress import compress, compress_cost
 
     def progress(msg):
         print(f"verify compress: {msg}", file=sys.stderr, flush=True)
@@ -450,7 +295,7 @@ def cmd_compress(args) -> int:
         raise InputError(f"verify compress implements relu (the ETF conjecture's activation), got {args.activation!r}")
     if args.restarts < 1 or args.restarts > 10**6:
         raise InputError("--restarts must be in 1..1000000")
-    seconds, gib = _compress_cost(args.M, args.d, args.mu_norm, args.restarts)
+    seconds, gib = compress_cost(args.M, args.d, args.mu_norm, args.restarts)
     if seconds > COMPRESS_SECONDS_MAX or gib > COMPRESS_GIB_MAX:
         raise InputError(f"M = {args.M}, d = {args.d}, {args.restarts} restarts would need about {_duration(seconds)} "
                          f"and {gib:.3g} GiB; limit {COMPRESS_SECONDS_MAX / 60:g} minutes and {COMPRESS_GIB_MAX:g} GiB "

@@ -13,6 +13,7 @@ import datetime as _dt
 import errno
 import hashlib
 import json
+import math
 import os
 import stat
 import tempfile
@@ -347,3 +348,83 @@ def code_version() -> str:
         h.update(str(f.relative_to(root)).encode())
         h.update(f.read_bytes())
     return f"{verify.__version__}+{h.hexdigest()[:16]}"
+
+
+# Size budget of one array read from an .npz (checked from the .npy header before any data is read).
+NPZ_MAX_ENTRIES = 50_000_000  # 400 MB as float64
+_NPZ_KINDS = "fiu"  # float, signed and unsigned int; bool, complex, strings, dates, objects, structs refused
+
+
+def _npz_header(fp, path: str, key: str):
+    import numpy as np
+
+    version = np.lib.format.read_magic(fp)
+    if version == (1, 0):
+        shape, fortran, dtype = np.lib.format.read_array_header_1_0(fp)
+    elif version == (2, 0):
+        shape, fortran, dtype = np.lib.format.read_array_header_2_0(fp)
+    else:
+        raise InputError(f"{path}: array {key!r} uses .npy format version {version}; expected 1.0 or 2.0")
+    if dtype.hasobject or dtype.names is not None or dtype.subdtype is not None or dtype.kind not in _NPZ_KINDS:
+        raise InputError(f"{path}: array {key!r} has dtype {str(dtype)[:40]}; expected real numbers (float or int)")
+    if math.prod(shape) > NPZ_MAX_ENTRIES:
+        raise InputError(f"{path}: array {key!r} has shape {shape} ({math.prod(shape):.3g} entries); "
+                         f"the limit is {NPZ_MAX_ENTRIES:.0e} entries per array")
+    return shape
+
+
+def load_npz_arrays(path: str, keys: tuple[str, str], what: str):
+    """The two float64 arrays `keys` of an .npz (`numpy.savez`), each .npy header checked (dtype, size budget)
+    before its data is read; pickles are never loaded. Every defect of the file is an InputError."""
+    import stat
+    import struct
+    import zipfile
+    import zlib
+
+    import numpy as np
+
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except OSError as e:
+        raise InputError(f"{path}: cannot read ({e.strerror or type(e).__name__})") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise InputError(f"{path}: not a regular file")
+    arrays = []
+    try:
+        with open(path, "rb") as raw:
+            if raw.read(6) == b"\x93NUMPY":
+                raise InputError(f"{path}: this is a single-array .npy file; the {what} file must be an .npz "
+                                 f"with arrays {', '.join(keys)} (numpy.savez)")
+            raw.seek(0)
+            with zipfile.ZipFile(raw) as zf:
+                names = set(zf.namelist())
+                missing = [k for k in keys if f"{k}.npy" not in names]
+                if missing:
+                    raise InputError(f"{path}: {what} file needs arrays {', '.join(keys)} (missing {missing[0]!r})")
+                for k in keys:
+                    with zf.open(f"{k}.npy") as fp:
+                        shape = _npz_header(fp, path, k)
+                    with zf.open(f"{k}.npy") as fp:
+                        a = np.lib.format.read_array(fp, allow_pickle=False)
+                    if a.shape != shape:  # pragma: no cover - read_array honours the header
+                        raise InputError(f"{path}: array {k!r} does not match its header")
+                    with np.errstate(all="ignore"):  # float128 beyond float64 becomes inf, refused below
+                        arrays.append(np.asarray(a, dtype=float))
+    except InputError:
+        raise
+    except MemoryError:
+        raise InputError(f"{path}: the arrays do not fit in memory") from None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError,
+            struct.error, KeyError, OverflowError, UnicodeDecodeError) as e:
+        msg = str(e).splitlines()[0][:120] if str(e) else type(e).__name__
+        raise InputError(f"{path}: not a readable .npz file ({msg})") from None
+    w, V = arrays
+    if w.ndim != 1 or V.ndim != 2 or V.shape[0] != w.shape[0]:
+        raise InputError(f"{path}: {keys[0]} must have shape (n,) and {keys[1]} shape (n, d); got {w.shape} and {V.shape}")
+    if w.shape[0] == 0:
+        raise InputError(f"{path}: the {what} network has no neurons")
+    if not (np.all(np.isfinite(w)) and np.all(np.isfinite(V))):
+        raise InputError(f"{path}: {what} weights contain NaN or inf (or values beyond float64)")
+    return w, V

@@ -251,3 +251,27 @@ def loss_monte_carlo(
     mean = s1 / n
     var = max(s2 / n - mean * mean, 0.0) * n / max(n - 1, 1)
     return MonteCarloEstimate(mean, math.sqrt(var / n), n, seed, time.perf_counter() - t0)
+
+
+def loss_finite(target: TwoLayerNetwork, compressed: TwoLayerNetwork) -> float:
+    """L_N in float64, never inf or NaN for finite weights: when the plain evaluation overflows, it
+    is recomputed with the output weights of both networks scaled by the same power of two 2^-e
+    (exact; L_N is quadratic in them, so L_N = 2^(2e) L_N(scaled)), and InputError is raised if the
+    value itself does not fit in float64."""
+    with np.errstate(all="ignore"):
+        value = loss(target, compressed)
+        if math.isfinite(value):
+            return value
+        a, b = target.weights, compressed.weights
+        t = max(float(np.max(np.abs(a * target.scale))), float(np.max(np.abs(b * compressed.scale))), 1e-300)
+        e = math.frexp(t)[1]
+        scaled = loss(TwoLayerNetwork(np.ldexp(a, -e), target.inner, target.activation, scale=target.scale),
+                      TwoLayerNetwork(np.ldexp(b, -e), compressed.inner, compressed.activation, scale=compressed.scale))
+        try:
+            value = math.ldexp(scaled, 2 * e) if math.isfinite(scaled) else math.inf
+        except OverflowError:
+            value = math.inf
+    if not math.isfinite(value):
+        raise InputError("weights too large: the loss overflows float64 (scale the weights down; "
+                         "L_N is quadratic in the output weights a, b)")
+    return value

@@ -151,11 +151,12 @@ class _FInterp:
         return float(np.max(np.abs(self(a, b) - self._direct(a, b))))
 
 
-def _basis(vectors: list[np.ndarray], tol: float = 1e-12) -> np.ndarray:
-    """Orthonormal basis (d x p) of the span of the nonzero vectors, by QR with a rank cut."""
+def _basis(vectors: list[np.ndarray], d: int, tol: float = 1e-12) -> np.ndarray:
+    """Orthonormal basis (d x p) of the span of the nonzero vectors, by QR with a rank cut (d x 0
+    when there are none: mu = 0 and the constant term)."""
     vs = [v for v in vectors if np.linalg.norm(v) > 0]
     if not vs:
-        return np.zeros((vectors[0].size if vectors else 0, 0))
+        return np.zeros((d, 0))
     A = np.stack(vs, axis=1)
     Q, R = np.linalg.qr(A)
     keep = np.abs(np.diag(R)) > tol * max(1.0, np.abs(R).max())
@@ -197,7 +198,7 @@ def tau2(problem: MeanFieldProblem, b, V, *, n_gauss: int = 24, n_cheb: int = 24
     rules = {}
     keys = [()] + [(j,) for j in range(M)] + [(j, l) for j in range(M) for l in range(j, M)]
     for key in keys:
-        Q = _basis(base + [V[j] for j in key])
+        Q = _basis(base + [V[j] for j in key], problem.d)
         WS, R, W = _rule(problem, Q, n_gauss, h_chi)
         nw2 = np.sum(WS * WS, axis=1) + problem.tau**2 * R  # ||w||^2 at each node
         alpha = WS @ (Q.T @ mu_hat) if mu_hat is not None else np.zeros_like(nw2)

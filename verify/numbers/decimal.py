@@ -159,3 +159,18 @@ def exact_decimal(v, name: str = "value") -> Fraction:
     if not math.isfinite(f):
         raise InputError(f"{name} must be finite, got {v!r}")
     return Fraction(f)
+
+
+def directed_decimal(value: Fraction, digits: int, up: bool) -> str:
+    """A rational rounded outward (down for a lower end, up for an upper end) to about `digits`
+    significant decimal digits, as an exact decimal string."""
+    if value == 0:
+        return "0"
+    e10 = math.floor(math.log10(abs(value.numerator)) - math.log10(value.denominator))
+    k = digits - 1 - e10  # value * 10^k has `digits` digits before the point
+    scaled = value * Fraction(10) ** k
+    n = math.ceil(scaled) if up else math.floor(scaled)
+    if n == 0:
+        return "0"
+    sign, s = ("-" if n < 0 else ""), str(abs(n))
+    return f"{sign}{s[0]}.{s[1:] or '0'}e{len(s) - 1 - k}"

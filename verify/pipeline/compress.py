@@ -254,3 +254,25 @@ def _verdict(out, best, etf, objective, best_loss, best_b, best_V, mu, s, abar, 
         if abs(best_val - etf_val) <= err:
             return "etf-best-found"
         return "inconclusive"
+
+
+# Cost model of `compress`, fitted on the reference machine (2 busy cores). The search runs in
+# d_eff = min(d, M + 1) dimensions on n = M d_eff variables: per restart about 6e-9 n^3 s (Newton
+# with the analytic n x n Hessian; M = 16, d = 17, 100 restarts: 11.7 s; M = 20, d = 21, 60: 26.6 s;
+# M = 24, d = 25, 40: 47 s) and memory about 5 n^2 doubles per restart of a batch of <= 1000
+# (peak RSS 418, 543, 694 MB there). The local certificate (when the ETF exists) works on
+# n' = M + M d variables in arb: about 9e-8 n'^3 s and 1 kB per matrix entry (M = 24, d = 25: 9 s;
+# M = 4, d = 200: 45 s, 0.73 GB); the lower bound takes 1-3 s.
+def compress_cost(M: int, d: int, mu_norm: float, restarts: int) -> tuple[float, float]:
+    """(estimated seconds, estimated GiB) of one `compress` instance, from the cost model above:
+    the CLI refuses requests beyond its limits before any work starts."""
+    d_eff = min(d, M + 1 if mu_norm > 0 else M)
+    n = M * d_eff
+    batch = min(restarts, 1000)
+    seconds = restarts * (6e-9 * n**3 + 5e-3) + 3.0
+    mem = 5 * batch * n * n * 8 + restarts * M * d * 8 * 2 + 2e8
+    if (d >= M if mu_norm > 0 else d >= M - 1):  # the ETF exists: local certificate in arb
+        n_loc = M + M * d
+        seconds += 9e-8 * n_loc**3
+        mem = max(mem, 1e3 * n_loc**2 + 2e8)
+    return seconds, mem / 2**30
