@@ -81,9 +81,12 @@ def imports_of(path: Path, root: Path = ROOT) -> list[tuple[str, int]]:
 SOURCES = sorted(ROOT.rglob("*.py"))
 
 
-def test_every_module_has_a_layer():
+def test_every_module_has_a_layer_and_imports():
+    import importlib
+
     for path in SOURCES:
         layer_of(module_name(path))
+        importlib.import_module(module_name(path))
 
 
 @pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(ROOT.parent)))
