@@ -83,11 +83,10 @@ import numpy as np
 from scipy.optimize import minimize, minimize_scalar
 
 from verify.errors import InputError
-from verify.errors import finite_number as _finite
 from verify.errors import int_at_least as _int_at_least
 from verify.kernels import Activation, get_activation
 from verify.kernels.pairs import pair_kernel
-from verify.model.simplified import PINV_CUTOFF
+from verify.model.simplified import PINV_CUTOFF, check_target
 
 # --------------------------------------------------------------------------------------------
 # The problem: L~, the reduced objective and its gradient
@@ -104,11 +103,7 @@ class GeneralProblem:
     activation: Activation | str = "relu"
 
     def __post_init__(self):
-        mu = np.asarray(self.mu, dtype=float)
-        if mu.ndim != 1 or mu.size == 0 or not np.all(np.isfinite(mu)):
-            raise InputError("mu must be a finite non-empty vector")
-        self.s = _finite("s", self.s, lo=0.0, strict=True)
-        self.abar = _finite("abar", self.abar)
+        mu, self.s, self.abar = check_target(self.mu, self.s, self.abar)
         self.mu = mu
         self.activation = get_activation(self.activation)
         self.pk = pair_kernel(self.activation)

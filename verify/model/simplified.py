@@ -26,18 +26,26 @@ derivatives by high-precision numerical differentiation of the mpmath path.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import mpmath
 import numpy as np
 
-from verify.errors import InputError
+from verify.errors import InputError, finite_number
 from verify.kernels import Activation, get_activation, kernel, kernel_mp
 from verify.kernels.derivatives import relu_pair, relu_pair_hessians
 
 
 PINV_CUTOFF = 1e-13
+
+
+def check_target(mu, s, abar) -> tuple[np.ndarray, float, float]:
+    """The target parameters of L~ checked once for every form of it: mu a finite non-empty vector,
+    s > 0 and abar finite (InputError otherwise); returns (mu as a float array, s, abar)."""
+    mu = np.asarray(mu, dtype=float)
+    if mu.ndim != 1 or mu.size == 0 or not np.all(np.isfinite(mu)):
+        raise InputError("mu must be a finite non-empty vector")
+    return mu, finite_number("s", s, lo=0.0, strict=True), finite_number("abar", abar)
 
 @dataclass(frozen=True)
 class SimplifiedProblem:
@@ -49,11 +57,9 @@ class SimplifiedProblem:
     activation: Activation | str = "relu"
 
     def __post_init__(self):
-        mu = np.asarray(self.mu, dtype=float)
-        if mu.ndim != 1 or mu.size == 0 or not np.all(np.isfinite(mu)):
-            raise InputError("mu must be a finite vector")
-        if not (math.isfinite(self.s) and self.s > 0) or not math.isfinite(self.abar):
-            raise InputError("s must be > 0 and abar finite")
+        mu, s, abar = check_target(self.mu, self.s, self.abar)
+        object.__setattr__(self, "s", s)
+        object.__setattr__(self, "abar", abar)
         act = get_activation(self.activation)
         if act.k64 is None:
             raise InputError(f"L~ needs a closed-form kernel; {act.label} has none")
