@@ -99,6 +99,19 @@ VAR_A_MAX = 1e6
 # --------------------------------------------------------------------------------------------
 
 
+def _select(claims, profile: str, named: bool) -> list:
+    """The claims a run checks: the quick ones, and the full ones too with --profile full. A file
+    named on the command line whose claims are all full-profile is run as named."""
+
+    def wanted(c) -> bool:
+        return profile == "full" or c.profile == "quick"
+
+    if not named:
+        return [c for c in claims if wanted(c)]
+    files_with_a_match = {c.path for c in claims if wanted(c)}
+    return [c for c in claims if wanted(c) or c.path not in files_with_a_match]
+
+
 def cmd_run(args) -> int:
     from verify.io import WriteError
     from verify.reports.runner import run_claims
@@ -106,9 +119,7 @@ def cmd_run(args) -> int:
 
     if not args.out.strip():
         raise InputError("--out must name a folder (got an empty path)")
-    claims = load_all(args.paths)
-    if not args.paths:
-        claims = [c for c in claims if args.profile == "full" or c.profile == "quick"]
+    claims = _select(load_all(args.paths), args.profile, bool(args.paths))
     if not claims:
         raise InputError("no claims to run: the selection is empty"
                          + ("" if args.paths else f" for profile {args.profile!r}"))

@@ -10,6 +10,9 @@ A claim file states one claim against MATH.md and how it is checked. Top-level k
     kind             which checker runs it (required; `verify.claims.kinds.KINDS` lists them)
     profile          "quick" (part of `verify run` and `verify check`) or "full" (only with
                      `verify run --profile full`); default "quick"
+    [profile.full]   instead of a profile string: the file defines its quick claim and a full one,
+                     id + "-full", whose changes (parameters, tracked bands, title, ...) this table
+                     holds (`load_claims`)
     expected_status  verified | refuted | inconclusive | open (what the claim file asserts;
                      `verify check` fails when the run disagrees; "open" accepts any status but error)
     [method]         description (required): how the claim is checked, in words
@@ -45,6 +48,7 @@ RESERVED_IDS = ("index",)  # index.md is the reports' index; ids starting with "
 MAX_CLAIM_BYTES = 1 << 20  # a claim file is a page of TOML; anything larger is refused unread
 _TOP = {"schema", "id", "title", "statement", "formalization", "kind", "profile", "expected_status",
         "method", "parameters", "tolerance", "tracked"}
+_FULL_OVERRIDES = {"title", "statement", "expected_status", "method", "parameters", "tolerance", "tracked"}
 
 
 @dataclass(frozen=True)
@@ -210,13 +214,17 @@ def read_claim_bytes(path: Path, limit: int = MAX_CLAIM_BYTES) -> bytes:
     return raw
 
 
-def load_claim(path: str | Path) -> Claim:
-    """Read and validate one claim file; InputError (one line, naming the file) if it is invalid.
+def load_claims(path: str | Path) -> list[Claim]:
+    """Read and validate one claim file: its claim, or two when the file has a `[profile.full]`
+    table (the quick claim, then the full one); InputError (one line, naming the file) if invalid.
 
     Everything a run needs is checked here, before any work: types, ranges, the kind's cross-parameter
-    rules (`Kind.check`), an empty grid; a claim that loads does not fail later for its parameters."""
-    from verify.claims.kinds import KINDS
+    rules (`Kind.check`), an empty grid; a claim that loads does not fail later for its parameters.
 
+    `[profile.full]` holds what the full claim changes: any of title, statement, expected_status,
+    method and tolerance (merged key by key), parameters (merged key by key: a value given there
+    replaces the quick one), and tracked (replaces the quick claim's list). The full claim's id is
+    the quick id + "-full"; both claims record the same file text and SHA-256."""
     path = Path(path)
     where = str(path)
     raw = read_claim_bytes(path)
@@ -227,6 +235,37 @@ def load_claim(path: str | Path) -> Claim:
         raise InputError(f"{where}: not valid TOML ({str(e).splitlines()[0]})") from None
     except RecursionError:
         raise InputError(f"{where}: claim file nested too deeply") from None
+    profile = doc.get("profile", "quick")
+    if not isinstance(profile, dict):
+        return [_build_claim(doc, path, text, raw)]
+    if set(profile) != {"full"} or not isinstance(profile["full"], dict):
+        raise InputError(f"{where}: [profile] may only hold the table [profile.full] (or write profile = \"quick\" / \"full\")")
+    over = profile["full"]
+    bad = set(over) - _FULL_OVERRIDES
+    if bad:
+        raise InputError(f"{where}: [profile.full] cannot change {sorted(bad)[0]!r:.40}; it may change "
+                         f"{', '.join(sorted(_FULL_OVERRIDES))}")
+    quick = _build_claim(dict(doc, profile="quick"), path, text, raw)
+    full_doc = dict(doc, profile="full", id=f"{doc.get('id')}-full")
+    for key, value in over.items():
+        if key in ("parameters", "method", "tolerance"):
+            if not isinstance(value, dict):
+                raise InputError(f"{where}: [profile.full.{key}] must be a table")
+            full_doc[key] = {**doc.get(key, {}), **value}
+        else:
+            full_doc[key] = value
+    return [quick, _build_claim(full_doc, path, text, raw, where=f"{where} [profile.full]")]
+
+
+def load_claim(path: str | Path) -> Claim:
+    """The claim of a claim file (its quick claim when the file also defines a full one)."""
+    return load_claims(path)[0]
+
+
+def _build_claim(doc: dict, path: Path, text: str, raw: bytes, where: str | None = None) -> Claim:
+    from verify.claims.kinds import KINDS
+
+    where = where or str(path)
     unknown = set(doc) - _TOP
     if unknown:
         raise InputError(f"{where}: unknown top-level key {sorted(unknown)[0]!r:.60}")
@@ -310,7 +349,7 @@ def discover(paths: list[str] | None, default_dir: str = "conjectures") -> list[
 
 
 def load_all(paths: list[str] | None, default_dir: str = "conjectures") -> list[Claim]:
-    claims = [load_claim(p) for p in discover(paths, default_dir)]
+    claims = [c for p in discover(paths, default_dir) for c in load_claims(p)]
     seen: dict[str, str] = {}
     for c in claims:
         if c.id in seen:
