@@ -235,6 +235,20 @@ def cmd_kernel(args) -> int:
 # `verify loss` evaluates N^2/2 + N M + M^2/2 kernel values (the O(N^2) target term blocked):
 # about 120 ns per pair for relu at d = 16 on the reference machine (N = 4000: 0.95 s).
 LOSS_PAIRS_MAX = 5e9  # about 10 minutes
+LOSS_PROGRESS_AFTER = 10.0  # seconds of estimated work above which progress lines are shown
+
+
+def _progress_printer(what: str):
+    """A progress(fraction) callback printing a line on stderr at each further tenth done."""
+    shown = [0]
+
+    def progress(fraction: float) -> None:
+        tenth = int(fraction * 10)
+        if tenth > shown[0]:
+            shown[0] = tenth
+            print(f"{what} {10 * tenth}% done", file=sys.stderr, flush=True)
+
+    return progress
 
 
 def cmd_loss(args) -> int:
@@ -253,7 +267,8 @@ def cmd_loss(args) -> int:
                          f"{_duration(pairs * (100 + 2 * d) * 1e-9)}; limit {LOSS_PAIRS_MAX:.0e} (N up to about 1e5)")
     target = TwoLayerNetwork(a, W, args.activation, scale=1.0 / a.shape[0])
     comp = TwoLayerNetwork(b, V, args.activation)
-    value = loss_finite(target, comp)
+    seconds = pairs * (100 + 2 * d) * 1e-9
+    value = loss_finite(target, comp, progress=_progress_printer("verify loss: target term") if seconds > LOSS_PROGRESS_AFTER else None)
     _print_json({"loss": value, "N": int(a.shape[0]), "M": int(b.shape[0]), "d": int(W.shape[1]),
                  "activation": target.activation.label, "method": "exact-kernel-float64"})
     return 0

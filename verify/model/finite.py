@@ -109,21 +109,25 @@ class LossTerms:
         return self.target - 2.0 * self.cross + self.compressed
 
 
-def loss_terms(target: TwoLayerNetwork, compressed: TwoLayerNetwork, *, target_term: float | None = None) -> LossTerms:
-    """The three terms of L_N; pass `target_term` (from `self_term`) to skip the O(N^2) part."""
+def loss_terms(target: TwoLayerNetwork, compressed: TwoLayerNetwork, *, target_term: float | None = None,
+               progress=None) -> LossTerms:
+    """The three terms of L_N; pass `target_term` (from `self_term`) to skip the O(N^2) part;
+    `progress` is passed to `self_term`."""
     _check_pair(target, compressed)
     act = target.activation
     u = target.effective_weights
     b = compressed.effective_weights
-    T = self_term(act, u, target.inner) if target_term is None else float(target_term)
+    T = self_term(act, u, target.inner, progress=progress) if target_term is None else float(target_term)
     X = float(u @ (cross_matrix(act, target.inner, compressed.inner) @ b))
     Y = float(b @ kernel_block(act, compressed.inner, compressed.inner) @ b)
     return LossTerms(T, X, Y)
 
 
-def loss(target: TwoLayerNetwork, compressed: TwoLayerNetwork, *, target_term: float | None = None) -> float:
-    """L_N(b, V) in float64 (exact population loss; no sampling)."""
-    return loss_terms(target, compressed, target_term=target_term).loss
+def loss(target: TwoLayerNetwork, compressed: TwoLayerNetwork, *, target_term: float | None = None,
+         progress=None) -> float:
+    """L_N(b, V) in float64 (exact population loss; no sampling); `progress(fraction)` is called as
+    the O(N^2) target term advances."""
+    return loss_terms(target, compressed, target_term=target_term, progress=progress).loss
 
 
 def _relu_dk_dv(W: np.ndarray, V: np.ndarray):
@@ -253,13 +257,13 @@ def loss_monte_carlo(
     return MonteCarloEstimate(mean, math.sqrt(var / n), n, seed, time.perf_counter() - t0)
 
 
-def loss_finite(target: TwoLayerNetwork, compressed: TwoLayerNetwork) -> float:
+def loss_finite(target: TwoLayerNetwork, compressed: TwoLayerNetwork, *, progress=None) -> float:
     """L_N in float64, never inf or NaN for finite weights: when the plain evaluation overflows, it
     is recomputed with the output weights of both networks scaled by the same power of two 2^-e
     (exact; L_N is quadratic in them, so L_N = 2^(2e) L_N(scaled)), and InputError is raised if the
     value itself does not fit in float64."""
     with np.errstate(all="ignore"):
-        value = loss(target, compressed)
+        value = loss(target, compressed, progress=progress)
         if math.isfinite(value):
             return value
         a, b = target.weights, compressed.weights
