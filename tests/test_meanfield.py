@@ -345,3 +345,22 @@ def test_bad_arguments_raise():
         with pytest.raises(InputError) as info:
             call()
         assert "\n" not in str(info.value)
+
+
+def test_two_slope_smoothing_in_mpmath_uses_the_exact_slope():
+    """g(m, t) = E sigma(m + t Z) for leaky_relu(alpha=0.1) at 40 digits: A = 11/20, B = 9/20
+    exactly, so g = A m + B (m (1 - 2 Phi(-m/t)) + 2 t phi(m/t)), written out independently here. With
+    the double nearest 0.1 the value would move at the 17th digit, far above the 1e-35 compared."""
+    import mpmath
+
+    from verify.kernels import get_activation
+    from verify.model.meanfield.smoothing import g_mp_closed
+
+    act = get_activation("leaky_relu(alpha=0.1)")
+    with mpmath.workdps(40):
+        g = g_mp_closed(act, "two_slope")
+        A, B = mpmath.mpf(11) / 20, mpmath.mpf(9) / 20
+        for m, t in (("0.7", "1.3"), ("-2.1", "0.4"), ("0.0", "2.0")):
+            m, t = mpmath.mpf(m), mpmath.mpf(t)
+            abs_mean = m * (1 - 2 * mpmath.ncdf(-m / t)) + 2 * t * mpmath.npdf(m / t)
+            assert abs(g(m, t) - (A * m + B * abs_mean)) <= mpmath.mpf(10) ** -35

@@ -76,6 +76,7 @@ class Activation:
         else None; homogeneous kernels reduce to a one-dimensional angular integral.
       k64, k_mp, k_arb, k_sym: closed forms of k_sigma(q1, q2, c), or None where there is none.
       two_slope: (A, B) when sigma(z) = A z + B |z| (the fused kernel-matrix path uses it).
+      two_slope_exact: the same (A, B) as exact rationals, for the high-precision paths.
     """
 
     name: str
@@ -91,6 +92,7 @@ class Activation:
     k_arb: Callable | None = None
     k_sym: Callable | None = None
     two_slope: tuple[float, float] | None = None
+    two_slope_exact: tuple[Fraction, Fraction] | None = None
     notes: str = field(default="", compare=False)
 
     def __eq__(self, other) -> bool:
@@ -258,6 +260,7 @@ def _two_slope(name, params, A: Fraction, B: Fraction, f, f_mp):
         k_arb=_two_slope_arb(A, B),
         k_sym=_two_slope_sym(A, B),
         two_slope=(float(A), float(B)),
+        two_slope_exact=(A, B),
     )
 
 

@@ -82,7 +82,7 @@ def g_mp_closed(act: Activation, kind: str):
         one = mpmath.mpf(1)
         return lambda m, t: norm * mpmath.fsum(c * t**j * hermite_he(n - j, m, one) for j, c in terms)
     if kind == "two_slope":
-        A, B = (mpmath.mpf(v) for v in act.two_slope)
+        A, B = (mpmath.mpf(v.numerator) / v.denominator for v in act.two_slope_exact)  # exact: alpha = 1/10 is not a double
         if B == 0:
             return lambda m, t: A * m
         ApB, AmB, B2 = A + B, A - B, 2 * B * inv_sqrt_2pi
