@@ -104,13 +104,15 @@ def fsync_dir(path: str | os.PathLike) -> None:
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
 
 
-def read_regular(path: str | os.PathLike, limit: int = 1 << 30) -> bytes:
-    """The bytes of `path`, which must be a regular file and not a symlink (OSError otherwise:
-    ELOOP for a symlink, EISDIR / EINVAL for a folder, a FIFO or a device). Never blocks on a FIFO."""
+def read_regular(path: str | os.PathLike, limit: int = 1 << 30, *, follow: bool = False) -> bytes:
+    """The bytes of `path`, which must be a regular file of at most `limit` bytes and, unless
+    `follow`, not a symlink (OSError otherwise: ELOOP for a symlink, EISDIR / EINVAL for a folder, a
+    FIFO or a device, EFBIG when larger). Never blocks on a FIFO (opened non-blocking, then refused)."""
+    flags = _NOFOLLOW if not follow else getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
     try:
-        fd = os.open(path, os.O_RDONLY | _NOFOLLOW)
+        fd = os.open(path, os.O_RDONLY | flags)
     except OSError as e:
-        if e.errno in (errno.ELOOP, errno.EMLINK) or (os.path.islink(path) and e.errno != errno.ENOENT):
+        if not follow and (e.errno in (errno.ELOOP, errno.EMLINK) or (os.path.islink(path) and e.errno != errno.ENOENT)):
             raise OSError(errno.ELOOP, "is a symlink (not followed)", str(path)) from None
         raise
     try:

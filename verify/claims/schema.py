@@ -27,9 +27,8 @@ is ever evaluated as code or as a sympy expression.
 from __future__ import annotations
 
 import math
-import os
+import errno
 import re
-import stat
 import tomllib
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -37,14 +36,16 @@ from pathlib import Path
 from typing import Callable
 
 from verify.errors import InputError
-from verify.io import sha256_bytes
+from verify.io import read_regular, sha256_bytes
 from verify.numbers.decimal import exact_decimal
 
 SCHEMA = "verify-claim/1"
 PROFILES = ("quick", "full")
 EXPECTED = ("verified", "refuted", "inconclusive", "open")
 _ID = re.compile(r"[a-z0-9][a-z0-9-]{1,79}")
-RESERVED_IDS = ("index",)  # index.md is the reports' index; ids starting with "." are refused by _ID
+# Ids that would collide with a report folder's own files (index.md, .lock, .partial, .staging,
+# .cache); ids starting with "." are refused by _ID.
+RESERVED_IDS = frozenset({"index", "lock", "partial", "staging", "cache"})
 MAX_CLAIM_BYTES = 1 << 20  # a claim file is a page of TOML; anything larger is refused unread
 _TOP = {"schema", "id", "title", "statement", "formalization", "kind", "profile", "expected_status",
         "method", "parameters", "tolerance", "tracked"}
@@ -182,36 +183,31 @@ def _require(doc: dict, key: str, typ, where: str):
 _FLOAT = Param("float")
 
 
+def check_id(cid, where: str) -> None:
+    """InputError unless `cid` is a claim id: a slug [a-z0-9][a-z0-9-]{1,79} matched in full (an id
+    ending in a newline is refused) and not one of RESERVED_IDS."""
+    if not isinstance(cid, str) or not _ID.fullmatch(cid):
+        raise InputError(f"{where}: claim id {cid!r:.90} must match [a-z0-9][a-z0-9-]+ (2 to 80 characters)")
+    if cid in RESERVED_IDS:
+        raise InputError(f"{where}: claim id {cid!r} is reserved (it would collide with the report folder's own "
+                         "files); choose another id")
+
+
 def read_claim_bytes(path: Path, limit: int = MAX_CLAIM_BYTES) -> bytes:
     """The bytes of a claim file: a regular file (after symlinks) of at most `limit` bytes.
 
-    A FIFO, a device (/dev/zero), a socket or a folder is refused after os.stat, before any open (a
-    FIFO's open would block); the read stops at limit + 1 bytes, so a file that grows is refused too."""
+    A FIFO, a device (/dev/zero), a socket or a folder is refused (`verify.io.read_regular` opens
+    non-blocking and checks the opened file, so a FIFO never blocks); the read stops past `limit`
+    bytes, so a file that grows is refused too."""
     where = str(path)
     try:
-        st = os.stat(path)
+        return read_regular(path, limit, follow=True)
     except OSError as e:
+        if e.errno in (errno.EISDIR, errno.EINVAL):
+            raise InputError(f"{where}: not a regular file (a claim file must be a plain TOML file)") from None
+        if e.errno == errno.EFBIG:
+            raise InputError(f"{where}: claim file larger than {limit} bytes") from None
         raise InputError(f"{where}: cannot read claim file ({e.strerror or e})") from None
-    if not stat.S_ISREG(st.st_mode):
-        raise InputError(f"{where}: not a regular file (a claim file must be a plain TOML file)")
-    if st.st_size > limit:
-        raise InputError(f"{where}: claim file larger than {limit} bytes")
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
-    except OSError as e:
-        raise InputError(f"{where}: cannot read claim file ({e.strerror or e})") from None
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):  # replaced between stat and open
-            raise InputError(f"{where}: not a regular file (a claim file must be a plain TOML file)")
-        with os.fdopen(fd, "rb", closefd=False) as f:
-            raw = f.read(limit + 1)
-    except OSError as e:
-        raise InputError(f"{where}: cannot read claim file ({e.strerror or e})") from None
-    finally:
-        os.close(fd)
-    if len(raw) > limit:
-        raise InputError(f"{where}: claim file larger than {limit} bytes")
-    return raw
 
 
 def load_claims(path: str | Path) -> list[Claim]:
@@ -272,10 +268,7 @@ def _build_claim(doc: dict, path: Path, text: str, raw: bytes, where: str | None
     if doc.get("schema") != SCHEMA:
         raise InputError(f"{where}: schema must be {SCHEMA!r}, got {doc.get('schema')!r:.60}")
     cid = _require(doc, "id", str, where)
-    if not _ID.fullmatch(cid):
-        raise InputError(f"{where}: id {cid!r:.90} must match [a-z0-9][a-z0-9-]+ (2 to 80 characters)")
-    if cid in RESERVED_IDS:
-        raise InputError(f"{where}: id {cid!r} is reserved (it names a report file: {cid}.md)")
+    check_id(cid, where)
     for key in ("title", "statement", "formalization", "kind"):
         _require(doc, key, str, where)
     kind = doc["kind"]

@@ -13,7 +13,6 @@ Inputs must satisfy q1, q2 >= 0 and c^2 <= q1 q2; `check_triple` says so in one 
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -21,7 +20,7 @@ import mpmath
 import numpy as np
 
 from verify.errors import InputError
-from verify.numbers.decimal import parse_rational
+from verify.numbers.decimal import exact_decimal, parse_rational
 from verify.numbers.precision import flint_prec
 from verify.kernels.activations import NAMES, Activation, get_activation, parse_label
 from verify.kernels.matrix import kernel_block, kernel_matrix, row_norms_sq
@@ -66,19 +65,11 @@ def _check_exact(q1: Fraction, q2: Fraction, c: Fraction) -> None:
 
 
 def _as_fraction(v) -> Fraction:
-    """Exact rational value of a float, int, decimal string or "p/q" string (validation happens in exact
-    arithmetic; strings have bounded digits and exponents, `verify.numbers.decimal`)."""
-    if isinstance(v, Fraction):
-        return v
+    """Exact rational value of a float, int, Fraction, decimal string or "p/q" string (validation
+    happens in exact arithmetic; strings have bounded digits and exponents, `verify.numbers.decimal`)."""
     if isinstance(v, str):  # bounded exponent and digits: Fraction("1e-100000000") would run for minutes
         return parse_rational(v)
-    try:
-        f = float(v)
-    except (TypeError, ValueError, OverflowError):
-        raise InputError(f"not a finite number: {v!r}") from None
-    if not math.isfinite(f):
-        raise InputError(f"not a finite number: {v!r}")
-    return Fraction(f)
+    return exact_decimal(v)
 
 
 def kernel(act: Activation | str, q1, q2, c, *, method: str = "auto") -> np.ndarray | float:

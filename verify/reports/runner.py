@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import os
-import re
 import secrets
 import sys
 import time
@@ -21,7 +20,7 @@ from pathlib import Path
 
 from verify.claims.kinds import KINDS
 from verify.claims.result import Context, Finding
-from verify.claims.schema import Claim
+from verify.claims.schema import Claim, check_id
 from verify.errors import InputError
 from verify.io import DirLock, WriteError, code_version, prepare_out_dir, read_regular, set_aside
 from verify.reports import (clean_staging, environment, new_staging, remove_tree, report_files_problem,
@@ -87,21 +86,12 @@ def _report(claim: Claim, finding: Finding, duration: float, env: dict, version:
     }
 
 
-# Names a claim id may not take: they would collide with the folder's own files (index.md, .lock,
-# .partial, .staging, .cache) or are not a plain slug. The schema's own check uses the same pattern.
-_ID = re.compile(r"[a-z0-9][a-z0-9-]{1,79}")
-RESERVED_IDS = frozenset({"index", "lock", "partial", "staging", "cache"})
-
-
 def check_ids(claims: list[Claim]) -> None:
-    """InputError for a reserved, malformed or repeated claim id (before any work)."""
+    """InputError for a reserved, malformed or repeated claim id (before any work): the schema's
+    check again, for claims built in code rather than loaded from a file."""
     seen = set()
     for c in claims:
-        if not isinstance(c.id, str) or not _ID.fullmatch(c.id):
-            raise InputError(f"{c.path}: claim id {c.id!r} is not a slug [a-z0-9][a-z0-9-]{{1,79}}")
-        if c.id in RESERVED_IDS:
-            raise InputError(f"{c.path}: claim id {c.id!r} is reserved (it would collide with the report "
-                             "folder's own files); choose another id")
+        check_id(c.id, str(c.path))
         if c.id in seen:
             raise InputError(f"{c.path}: duplicate claim id {c.id!r}")
         seen.add(c.id)
