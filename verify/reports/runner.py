@@ -146,9 +146,7 @@ def run_claims(claims: list[Claim], out_dir: Path, *, reuse: bool = True, make_p
     check_ids(claims)
     if not write:
         return _run(claims, out_dir, None, reuse=reuse, make_plots=False, write=False, profile=profile, quiet=quiet)
-    if isinstance(out_dir, str) and not out_dir.strip():
-        raise InputError("--out must name a folder (got an empty path)")
-    out_dir = prepare_out_dir(out_dir)
+    out_dir = prepare_out_dir(out_dir)  # refuses an empty path, a file, an unwritable folder
     with DirLock(out_dir, _warn):
         clean_staging(out_dir, _warn)
         try:
