@@ -22,6 +22,13 @@ from pathlib import Path
 from verify.errors import InputError, VerifyError
 
 
+def warn(msg: str) -> None:
+    """One warning line on stderr (a damaged file set aside, a stale lock taken over)."""
+    import sys
+
+    print(f"verify: warning: {msg}", file=sys.stderr, flush=True)
+
+
 class WriteError(VerifyError):
     """A report file could not be written (full disk, permissions): the previous files are kept.
 

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from verify.io import warn
+
 STATUSES = ("verified", "refuted", "inconclusive", "error")
 
 
@@ -41,11 +43,6 @@ class Finding:
             raise ValueError(f"key figure {self.key_figure!r} not among the figures")
 
 
-def _warn_stderr(msg: str) -> None:
-    import sys
-
-    print(f"verify: warning: {msg}", file=sys.stderr, flush=True)
-
 
 @dataclass
 class Context:
@@ -63,7 +60,7 @@ class Context:
     resume_key: str = ""  # claim SHA-256 and code version: partial results of another key are ignored
     resume: bool = True  # False: a fresh computation, saved partial results are not read
     fig_dir: Path | None = None
-    warn: Callable[[str], None] = _warn_stderr
+    warn: Callable[[str], None] = warn
 
     # Partial results of a long claim, so that an interrupted run resumes where it stopped: a JSON
     # dict of finished items in <out_dir>/.partial/<claim id>.json, written atomically after each.

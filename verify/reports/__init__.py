@@ -19,7 +19,7 @@ import tempfile
 from pathlib import Path
 
 from verify.io import (WriteError, atomic_write_bytes, atomic_write_text, fsync_dir, is_real_dir, json_bytes,
-                       read_regular, real_dir, set_aside, sha256_bytes)
+                       read_regular, real_dir, set_aside, sha256_bytes, warn)
 
 _PACKAGES = ("numpy", "scipy", "sympy", "mpmath", "python-flint", "cvxpy", "matplotlib")
 
@@ -120,24 +120,19 @@ STAGING = ".staging"
 REPORT_KEYS = ("id", "status", "expected_status", "key_figure", "figures", "formalization", "duration_s")
 
 
-def _warn_stderr(msg: str) -> None:
-    import sys
-
-    print(f"verify: warning: {msg}", file=sys.stderr, flush=True)
-
 
 def _rename(src: Path, dst: Path) -> None:
     """One publishing step (a separate function so that tests can interrupt a publish between steps)."""
     os.replace(src, dst)
 
 
-def new_staging(out_dir: Path, claim_id: str, warn=_warn_stderr) -> Path:
+def new_staging(out_dir: Path, claim_id: str, warn=warn) -> Path:
     """A fresh, private folder `<out>/.staging/<id>.<random>/` for the files of one claim."""
     base = real_dir(Path(out_dir) / STAGING, warn)
     return Path(tempfile.mkdtemp(dir=base, prefix=f"{claim_id}."))
 
 
-def clean_staging(out_dir: Path, warn=_warn_stderr, remove: bool = False) -> None:
+def clean_staging(out_dir: Path, warn=warn, remove: bool = False) -> None:
     """Remove what a killed run left in `<out>/.staging` (call it holding the folder's lock), and
     with `remove` the folder itself."""
     base = Path(out_dir) / STAGING
@@ -173,7 +168,7 @@ def _stage(folder: Path, name: str, data: bytes) -> str:
     return sha256_bytes(data)
 
 
-def write_claim_report(out_dir: Path, rep: dict, staging: Path | None = None, warn=_warn_stderr) -> None:
+def write_claim_report(out_dir: Path, rep: dict, staging: Path | None = None, warn=warn) -> None:
     """Publish a claim's PNG figures, Markdown and JSON together.
 
     Everything is first written in `staging` (the checker saved its figures there already), with the
@@ -250,7 +245,7 @@ def report_files_problem(out_dir: Path, rep: dict) -> str | None:
 # --- the index -----------------------------------------------------------------------------------
 
 
-def reports_on_disk(out_dir: Path, warn=_warn_stderr) -> list[dict]:
+def reports_on_disk(out_dir: Path, warn=warn) -> list[dict]:
     """Every claim report JSON in `out_dir` (symlinks and files that are no report are skipped)."""
     out = []
     for entry in sorted(os.scandir(out_dir), key=lambda e: e.name):
@@ -268,7 +263,7 @@ def reports_on_disk(out_dir: Path, warn=_warn_stderr) -> list[dict]:
     return out
 
 
-def write_index(out_dir: Path, reports: list[dict], profile: str, run_id: str = "", warn=_warn_stderr) -> None:
+def write_index(out_dir: Path, reports: list[dict], profile: str, run_id: str = "", warn=warn) -> None:
     """`index.md` over EVERY report JSON in `out_dir` (not only this run's `reports`), with the run
     and code version that wrote each."""
     out_dir = Path(out_dir)

@@ -22,7 +22,7 @@ from verify.claims.kinds import KINDS
 from verify.claims.result import Context, Finding
 from verify.claims.schema import Claim, check_id
 from verify.errors import InputError
-from verify.io import DirLock, WriteError, code_version, prepare_out_dir, read_regular, set_aside
+from verify.io import DirLock, WriteError, code_version, prepare_out_dir, read_regular, set_aside, warn
 from verify.reports import (clean_staging, environment, new_staging, remove_tree, report_files_problem,
                             write_claim_report, write_index)
 
@@ -97,9 +97,6 @@ def check_ids(claims: list[Claim]) -> None:
         seen.add(c.id)
 
 
-def _warn(msg: str) -> None:
-    print(f"verify: warning: {msg}", file=sys.stderr, flush=True)
-
 
 def _cached(out_dir: Path, claim: Claim, version: str, log=lambda m: None) -> dict | None:
     """The report on disk if it can be reused: same claim file and code version, not an error, and
@@ -111,10 +108,10 @@ def _cached(out_dir: Path, claim: Claim, version: str, log=lambda m: None) -> di
     try:
         rep = json.loads(read_regular(path).decode("utf-8"))
     except (OSError, ValueError) as e:
-        set_aside(path, _warn, f"unreadable cached report ({getattr(e, 'strerror', None) or e})")
+        set_aside(path, warn, f"unreadable cached report ({getattr(e, 'strerror', None) or e})")
         return None
     if not isinstance(rep, dict):
-        set_aside(path, _warn, f"cached report is not a JSON object (a {type(rep).__name__})")
+        set_aside(path, warn, f"cached report is not a JSON object (a {type(rep).__name__})")
         return None
     if rep.get("claim_sha256") == claim.sha256 and rep.get("code_version") == version and rep.get("status") != "error":
         problem = report_files_problem(out_dir, rep)
@@ -147,13 +144,13 @@ def run_claims(claims: list[Claim], out_dir: Path, *, reuse: bool = True, make_p
     if not write:
         return _run(claims, out_dir, None, reuse=reuse, make_plots=False, write=False, profile=profile, quiet=quiet)
     out_dir = prepare_out_dir(out_dir)  # refuses an empty path, a file, an unwritable folder
-    with DirLock(out_dir, _warn):
-        clean_staging(out_dir, _warn)
+    with DirLock(out_dir, warn):
+        clean_staging(out_dir, warn)
         try:
             return _run(claims, out_dir, new_run_id(), reuse=reuse, make_plots=make_plots, write=True,
                         profile=profile, quiet=quiet)
         finally:
-            clean_staging(out_dir, _warn, remove=True)
+            clean_staging(out_dir, warn, remove=True)
 
 
 def _run(claims, out_dir, run_id, *, reuse, make_plots, write, profile, quiet) -> list[dict]:
@@ -172,16 +169,16 @@ def _run(claims, out_dir, run_id, *, reuse, make_plots, write, profile, quiet) -
                 reports.append(rep)
                 continue
             log(f"{head}: running ({claim.kind})")
-            staging = new_staging(out_dir, claim.id, _warn) if write else None
+            staging = new_staging(out_dir, claim.id, warn) if write else None
             try:
                 ctx = Context(claim.id, out_dir if write else None, make_plots and write,
                               progress=lambda m, h=head: log(f"{h}:   {m}"), resume_key=f"{claim.sha256}:{version}",
-                              resume=reuse, fig_dir=staging, warn=_warn)
+                              resume=reuse, fig_dir=staging, warn=warn)
                 finding, duration = check_one(claim, ctx)
                 rep = _report(claim, finding, duration, env, version)
                 if write:
                     rep["run_id"] = run_id
-                    write_claim_report(out_dir, rep, staging, _warn)
+                    write_claim_report(out_dir, rep, staging, warn)
                     published += 1
                 if finding.status != "error":
                     ctx.clear_partial()  # only once the report is published
@@ -196,12 +193,12 @@ def _run(claims, out_dir, run_id, *, reuse, make_plots, write, profile, quiet) -
     except WriteError:
         if write and published:  # keep the index in step with the reports this run did publish (best effort)
             try:
-                write_index(out_dir, reports, profile, run_id, _warn)
+                write_index(out_dir, reports, profile, run_id, warn)
             except (WriteError, OSError):
                 pass
         raise
     if write:
-        write_index(out_dir, reports, profile, run_id, _warn)
+        write_index(out_dir, reports, profile, run_id, warn)
     return reports
 
 
