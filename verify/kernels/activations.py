@@ -31,9 +31,18 @@ With x = arccos |rho| in [0, pi/2] and g(x) = sin x - x cos x >= 0 this is, exac
 which has no cancellation as rho -> +-1 (for ReLU at rho -> -1 the first term vanishes and
 k = p g(x) / (2 pi) ~ p x^3 / (6 pi)). Hence K(-1) = 0 and K(1) = 1/2 hold exactly in float64.
 
-Float64 accuracy: a few ulp relative for the two-slope family, step, sign, erf and gelu on all of
-|rho| <= 1 (except at a genuine zero of a leaky-ReLU or gelu kernel, where the error is absolute);
-Hermite kernels are sums of signed terms and are accurate to a few ulp of the largest term.
+Float64 accuracy (the contract `tests/test_kernels.py` enforces on q1, q2 in [1e-12, 1e16] and
+every rho in [-1, 1], +-1 and +-(1 - 1e-12) included): for every closed form,
+
+    |k64(q1, q2, c) - k(q1, q2, c)| <= FLOAT64_ULPS ulp of Sigma(q1, q2, c),   FLOAT64_ULPS = 8,
+
+at the same binary inputs, where Sigma is the sum of the magnitudes of the terms the formula adds
+(`Activation.k_scale_mp`). Sigma = |k|, i.e. the error is relative, for relu, abs, linear, leaky
+ReLU with alpha <= 0, step, sign and erf; for leaky ReLU with alpha > 0 and for gelu, Sigma = |k|
+for c >= 0 and within a small factor of |k| except near the kernel's zero in c, where the error is
+absolute; for the Hermite kernels Sigma is the sum of |terms| of the polynomial. Measured worst
+case over 4000 random points each: 3.7 ulp (relu), 3.6 (gelu, hermite(n=6)), below 2 for the rest.
+erf and gelu are scaled internally by a power of two, so they are valid for every finite q.
 Zero vectors: every kernel is defined at q = 0 as E sigma(0) sigma(Y), which is the limit for
 continuous activations; step and sign use sigma(0) = 0.
 """
@@ -53,6 +62,7 @@ from verify.errors import InputError
 from verify.numbers.exact import det_gram, g_scaled
 
 TWO_PI = 2.0 * math.pi
+FLOAT64_ULPS = 8  # the float64 accuracy contract of every closed form (module docstring)
 
 
 # --------------------------------------------------------------------------------------------
@@ -77,6 +87,8 @@ class Activation:
       k64, k_mp, k_arb, k_sym: closed forms of k_sigma(q1, q2, c), or None where there is none.
       two_slope: (A, B) when sigma(z) = A z + B |z| (the fused kernel-matrix path uses it).
       two_slope_exact: the same (A, B) as exact rationals, for the high-precision paths.
+      k_scale_mp: Sigma(q1, q2, c) in mpmath, the size the float64 accuracy contract is measured in
+        (|k64 - k| <= FLOAT64_ULPS ulp of Sigma, module docstring); None means Sigma = |k|.
     """
 
     name: str
@@ -93,6 +105,7 @@ class Activation:
     k_sym: Callable | None = None
     two_slope: tuple[float, float] | None = None
     two_slope_exact: tuple[Fraction, Fraction] | None = None
+    k_scale_mp: Callable | None = None
     notes: str = field(default="", compare=False)
 
     def __eq__(self, other) -> bool:
@@ -153,9 +166,16 @@ def _exact_param(key: str, name: str, value) -> Fraction:
 
 
 def _prepare64(q1, q2, c):
+    """(q1, q2, c, p, s) in float64 for the positively homogeneous forms (two-slope, step, sign).
+
+    q1 q2 - c^2 is formed on inputs scaled by an exact power of two t ~ 1 / max(q1, q2) and s is
+    scaled back, so it neither underflows (q ~ 1e-200: q1 q2 would be 0) nor overflows (q ~ 1e200).
+    """
     q1, q2, c = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (q1, q2, c)))
+    m = np.maximum(q1, q2)
+    e = np.where(m > 0, np.frexp(m)[1] - 1, 0)
     p = np.sqrt(q1) * np.sqrt(q2)
-    s = np.sqrt(det_gram(q1, q2, c))
+    s = np.ldexp(np.sqrt(det_gram(np.ldexp(q1, -e), np.ldexp(q2, -e), np.ldexp(c, -e))), e)
     return q1, q2, c, p, s
 
 
@@ -217,6 +237,22 @@ def _pg_mp(x, s, cabs, p):
     return p * total
 
 
+def _two_slope_scale_mp(A: Fraction, B: Fraction):
+    """Sigma = |lin| + (2 B^2 / pi) p g(x): |k| unless the two terms differ in sign (c < 0 with
+    A^2 > B^2, i.e. leaky ReLU with alpha > 0, near its zero)."""
+
+    def scale(q1, q2, c):
+        A_ = mpmath.mpf(A.numerator) / A.denominator
+        B_ = mpmath.mpf(B.numerator) / B.denominator
+        p, s = _prepare_mp(q1, q2, c)
+        if p == 0:
+            return mpmath.mpf(0)
+        lin = (A_ * A_ + B_ * B_) * c if c >= 0 else (A_ * A_ - B_ * B_) * c
+        return abs(lin) + 2 * B_ * B_ / mpmath.pi * _pg_mp(mpmath.atan2(s, abs(c)), s, abs(c), p)
+
+    return scale
+
+
 def _two_slope_arb(A: Fraction, B: Fraction):
     def k_arb(q1, q2, c):
         from flint import arb
@@ -261,6 +297,7 @@ def _two_slope(name, params, A: Fraction, B: Fraction, f, f_mp):
         k_sym=_two_slope_sym(A, B),
         two_slope=(float(A), float(B)),
         two_slope_exact=(A, B),
+        k_scale_mp=_two_slope_scale_mp(A, B),
     )
 
 
@@ -333,24 +370,41 @@ def _sign_sym(q1, q2, c):
 
 # --------------------------------------------------------------------------------------------
 # erf: k = (2/pi) arcsin(2c / sqrt((1 + 2 q1)(1 + 2 q2)))   (C. K. I. Williams, NIPS 1996/1998)
+#      = (2/pi) atan2(2c, sqrt(1 + 2 q1 + 2 q2 + 4 (q1 q2 - c^2))),
+# since (1 + 2 q1)(1 + 2 q2) - 4 c^2 = 1 + 2 q1 + 2 q2 + 4 (q1 q2 - c^2), a sum of nonnegative terms.
+# The arcsin form is ill-conditioned where its argument nears +-1 (rho -> +-1 at large q: at
+# q = 1e16 and rho = 1 it loses half the digits); the atan2 form is relatively accurate to a few ulp
+# everywhere. float64 evaluates it on inputs scaled by a power of two t ~ 1 / max(1, q1, q2)
+# (atan2 is unchanged by a common positive factor), so q1 q2 never overflows for finite q.
 # --------------------------------------------------------------------------------------------
+
+
+def _power_scale64(q1, q2):
+    """t = 2^-e, e >= 0 the least with max(q1, q2) t < 2: an exact scale that keeps q t <= 2."""
+    e = np.frexp(np.maximum(np.maximum(q1, q2), 1.0))[1] - 1
+    return np.ldexp(1.0, -np.maximum(e, 0))
 
 
 def _erf64(q1, q2, c):
     q1, q2, c = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (q1, q2, c)))
-    u = 2.0 * c / (np.sqrt(1.0 + 2.0 * q1) * np.sqrt(1.0 + 2.0 * q2))
-    out = (2.0 / math.pi) * np.arcsin(u)
+    t = _power_scale64(q1, q2)
+    q1t, q2t, ct = q1 * t, q2 * t, c * t
+    # den^2 t^2 = t^2 + 2 (q1 + q2) t^2 + 4 det t^2; a t^2 that underflows is negligible here.
+    den = np.sqrt((t + 2.0 * (q1t + q2t)) * t + 4.0 * det_gram(q1t, q2t, ct))
+    out = (2.0 / math.pi) * np.arctan2(2.0 * ct, den)
     return out[()] if out.ndim == 0 else out
 
 
 def _erf_mp(q1, q2, c):
-    return 2 / mpmath.pi * mpmath.asin(2 * c / (mpmath.sqrt(1 + 2 * q1) * mpmath.sqrt(1 + 2 * q2)))
+    det = max(mpmath.fsub(mpmath.fmul(q1, q2, exact=True), mpmath.fmul(c, c, exact=True)), 0)
+    return 2 / mpmath.pi * mpmath.atan2(2 * c, mpmath.sqrt(1 + 2 * q1 + 2 * q2 + 4 * det))
 
 
 def _erf_arb(q1, q2, c):
     from flint import arb
 
-    return 2 / arb.pi() * (2 * c / ((1 + 2 * q1).sqrt() * (1 + 2 * q2).sqrt())).asin()
+    det = (q1 * q2 - c * c).nonnegative_part()  # |c| <= sqrt(q1 q2) is known
+    return 2 / arb.pi() * arb.atan2(2 * c, (1 + 2 * q1 + 2 * q2 + 4 * det).sqrt())
 
 
 def _erf_sym(q1, q2, c):
@@ -361,47 +415,91 @@ def _erf_sym(q1, q2, c):
 
 # --------------------------------------------------------------------------------------------
 # gelu(z) = z Phi(z): with S_i = 1 + q_i, D = S1 S2 - c^2 = 1 + q1 + q2 + (q1 q2 - c^2) >= 1,
-#   k = c/4 + c arcsin(c / sqrt(S1 S2)) / (2 pi) + (q1 q2 - c^2 + c^2/S1 + c^2/S2) / (2 pi sqrt(D))
+#   k = c/4 + c arcsin(c / sqrt(S1 S2)) / (2 pi) + (q1 q2 - c^2 + c^2/S1 + c^2/S2) / (2 pi sqrt(D))   (A)
 # (derived by Gaussian integration by parts in `verify.model.general`'s module docstring; the GELU
-# kernel of Tsuchida et al., AAAI 2021, in another form). No cancellation in D or in
-# q1 q2 - c^2 + c^2/S1 + c^2/S2 (every term >= 0); float64 relative accuracy a few ulp except near
-# a zero of k (absolute, a few ulp of c/4). The float64 derivatives are `verify.kernels.pairs`'.
+# kernel of Tsuchida et al., AAAI 2021, in another form), arcsin(c / sqrt(S1 S2)) = atan2(c, sqrt(D)).
+# For c >= 0 every term of (A) is >= 0. For c < 0 the terms cancel: at rho = -1 and q1 = q2 = q,
+# k ~ -0.19 / sqrt(q) while the terms are ~ q/4. Writing N = q1 q2 - c^2 + c^2/S1 + c^2/S2, the first
+# two terms of (A) are -|c| x / (2 pi) with x = atan2(sqrt(D), |c|), and N - D = -E with
+# E = 1 + (q2 + det)/S1 + (q1 + det)/S2 (det = q1 q2 - c^2), so for c < 0
+#   k = (sqrt(S1 S2) (sin x - x cos x) - E / sqrt(D)) / (2 pi)                                  (B)
+# (sqrt(D) - |c| x = sqrt(S1 S2) (sin x - x cos x), no cancellation by the series of
+# `g_scaled`). Each form's rounding error is a few ulp of the sum of its terms' magnitudes; the
+# float64, mpmath and arb paths take the form whose sum is smaller (arb: the narrower ball, both
+# being enclosures). That sum is within a factor 7 of |k| except near the zero of k in c (c about
+# -0.3 sqrt(q1 q2) at q = 1), where the error is absolute (measured in `tests/test_kernels.py`).
+# float64 scales by an exact power of two t ~ 1 / max(1, q1, q2) so that q1 q2 never overflows.
 # --------------------------------------------------------------------------------------------
 
 
-def _gelu_parts(q1, q2, c, det):
+def _gelu_core64(q1, q2, c, t, det_t):
+    """(k, sqrt(D) t, atan2(c, sqrt(D))) for gelu; t an exact power of two with q t <= 2 and
+    det_t = (q1 q2 - c^2) t^2 >= 0."""
+    q1t, q2t, ct, cabs_t = q1 * t, q2 * t, c * t, np.abs(c * t)
     S1, S2 = 1.0 + q1, 1.0 + q2
-    D = 1.0 + q1 + q2 + det  # = S1 S2 - c^2 >= 1
-    N = det + c * c * (1.0 / S1 + 1.0 / S2)
-    return S1, S2, D, N
+    sDt = np.sqrt((t + q1t + q2t) * t + det_t)  # sqrt(D) t
+    ang = np.arctan2(ct, sDt)
+    # (A): c/4 + c ang/(2 pi) + N/(2 pi sqrt D), N t^2 = det_t + (c t)^2 (1/S1 + 1/S2)
+    a1, a2 = 0.25 * c, c * ang / TWO_PI
+    a3 = ((det_t + ct * ct * (1.0 / S1 + 1.0 / S2)) / sDt) / t / TWO_PI
+    kA, sumA = a1 + a2 + a3, np.abs(a1) + np.abs(a2) + a3
+    # (B), c < 0: E t = t + (q2 t + det t)/S1 + (q1 t + det t)/S2, det t = det_t / t
+    dt = det_t / t
+    b2 = ((t + (q2t + dt) / S1 + (q1t + dt) / S2) / sDt) / TWO_PI
+    x = np.arctan2(sDt, cabs_t)
+    b1 = g_scaled(x, sDt, cabs_t, np.sqrt((t + q1t) * (t + q2t))) / t / TWO_PI
+    use_b = (c < 0) & (b1 + b2 < sumA)
+    return np.where(use_b, b1 - b2, kA), sDt, ang
 
 
 def gelu_parts64(q1, q2, c, det):
-    """(k, S1, S2, D, N, sqrt(D), arcsin(c / sqrt(S1 S2))) for gelu in float64, det = q1 q2 - c^2 >= 0
-    given (the pieces the derivatives in `verify.kernels.pairs` reuse)."""
-    S1, S2, D, N = _gelu_parts(q1, q2, c, det)
-    sD = np.sqrt(D)
-    asn = np.arcsin(np.clip(c / np.sqrt(S1 * S2), -1.0, 1.0))
-    k = 0.25 * c + c * asn / TWO_PI + N / (TWO_PI * sD)
-    return k, S1, S2, D, N, sD, asn
+    """(k, S1, S2, D, N, sqrt(D), atan2(c, sqrt(D))) for gelu in float64, det = q1 q2 - c^2 >= 0
+    given (the pieces the derivatives in `verify.kernels.pairs` reuse; unscaled, for moderate q)."""
+    S1, S2 = 1.0 + q1, 1.0 + q2
+    D = 1.0 + q1 + q2 + det  # = S1 S2 - c^2 >= 1
+    N = det + c * c * (1.0 / S1 + 1.0 / S2)
+    k, sD, ang = _gelu_core64(q1, q2, c, np.ones_like(D), det)
+    return k, S1, S2, D, N, sD, ang
 
 
 def gelu_kernel64(q1, q2, c):
-    """k_gelu(q1, q2, c) in float64; broadcasting; relative accuracy a few ulp except near a zero
-    of k (absolute a few ulp of c/4)."""
+    """k_gelu(q1, q2, c) in float64; broadcasting; valid for every finite q; relative accuracy a few
+    ulp except near the zero of k in c (absolute there: a few ulp of the smaller form's term sum)."""
     q1, q2, c = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (q1, q2, c)))
-    det = np.maximum(q1 * q2 - c * c, 0.0)
-    return gelu_parts64(q1, q2, c, det)[0]
+    t = _power_scale64(q1, q2)
+    k = _gelu_core64(q1, q2, c, t, det_gram(q1 * t, q2 * t, c * t))[0]
+    return k[()] if k.ndim == 0 else k
+
+
+def _gelu_forms_mp(q1, q2, c, det):
+    """The two forms (A), (B) in mpmath: [(k, sum of |terms|), ...]; (B) only for c < 0."""
+    S1, S2 = 1 + q1, 1 + q2
+    D = 1 + q1 + q2 + det
+    sD = mpmath.sqrt(D)
+    N = det + c * c * (1 / S1 + 1 / S2)
+    a = [c / 4, c * mpmath.atan2(c, sD) / (2 * mpmath.pi), N / (2 * mpmath.pi * sD)]
+    forms = [(mpmath.fsum(a), mpmath.fsum(abs(v) for v in a))]
+    if c < 0:
+        x = mpmath.atan2(sD, -c)
+        b1 = _pg_mp(x, sD, -c, mpmath.sqrt(S1 * S2)) / (2 * mpmath.pi)
+        b2 = (1 + (q2 + det) / S1 + (q1 + det) / S2) / sD / (2 * mpmath.pi)
+        forms.append((b1 - b2, b1 + b2))
+    return forms
 
 
 def gelu_kernel_mp(q1, q2, c):
-    """k_gelu(q1, q2, c) at the current mpmath precision (inputs converted exactly)."""
+    """k_gelu(q1, q2, c) at the current mpmath precision (inputs converted exactly; the form of
+    smaller term sum, so the working precision is not eaten by cancellation)."""
     q1, q2, c = (mpmath.mpf(v) for v in (q1, q2, c))
     det = max(mpmath.fsub(mpmath.fmul(q1, q2, exact=True), mpmath.fmul(c, c, exact=True)), 0)
-    S1, S2 = 1 + q1, 1 + q2
-    D = 1 + q1 + q2 + det
-    N = det + c * c * (1 / S1 + 1 / S2)
-    return c / 4 + c * mpmath.asin(c / mpmath.sqrt(S1 * S2)) / (2 * mpmath.pi) + N / (2 * mpmath.pi * mpmath.sqrt(D))
+    return min(_gelu_forms_mp(q1, q2, c, det), key=lambda f: f[1])[0]
+
+
+def _gelu_scale_mp(q1, q2, c):
+    """Sigma for gelu: the smaller term sum of the forms (A), (B)."""
+    q1, q2, c = (mpmath.mpf(v) for v in (q1, q2, c))
+    det = max(mpmath.fsub(mpmath.fmul(q1, q2, exact=True), mpmath.fmul(c, c, exact=True)), 0)
+    return min(f[1] for f in _gelu_forms_mp(q1, q2, c, det))
 
 
 def _gelu_arb(q1, q2, c):
@@ -410,9 +508,16 @@ def _gelu_arb(q1, q2, c):
     det = (q1 * q2 - c * c).nonnegative_part()  # |c| <= sqrt(q1 q2) is known
     S1, S2 = 1 + q1, 1 + q2
     D = 1 + q1 + q2 + det
+    sD = D.sqrt()
     N = det + c * c * (1 / S1 + 1 / S2)
     pi = arb.pi()
-    return c / 4 + c * (c / (S1 * S2).sqrt()).asin() / (2 * pi) + N / (2 * pi * D.sqrt())
+    k = c / 4 + c * arb.atan2(c, sD) / (2 * pi) + N / (2 * pi * sD)
+    if c < 0:  # the whole ball: (B) holds; both are enclosures, keep the narrower
+        x = arb.atan2(sD, -c)
+        kB = ((S1 * S2).sqrt() * (x.sin() - x * x.cos()) - (1 + (q2 + det) / S1 + (q1 + det) / S2) / sD) / (2 * pi)
+        if kB.rad() < k.rad():
+            k = kB
+    return k
 
 
 def _gelu_sym(q1, q2, c):
@@ -470,7 +575,11 @@ def _hermite_kernels(n: int):
         A = (q1 - 1) * (q2 - 1)
         return sum(sp.Rational(coef.numerator, coef.denominator) * c**j * A**m for j, m, coef in terms)
 
-    return k64, k_mp, k_arb, k_sym
+    def k_scale_mp(q1, q2, c):  # Sigma: the sum of the terms' magnitudes
+        A = (q1 - 1) * (q2 - 1)
+        return mpmath.fsum(abs(mpmath.mpf(coef.numerator) / coef.denominator * c**j * A**m) for j, m, coef in terms)
+
+    return k64, k_mp, k_arb, k_sym, k_scale_mp
 
 
 def hermite_he(n: int, z, one=1.0):
@@ -579,13 +688,13 @@ def _build(name: str, p: dict[str, float]) -> Activation:
         )
     if name == "hermite":
         n = int(p["n"])
-        k64, k_mp, k_arb, k_sym = _hermite_kernels(n)
+        k64, k_mp, k_arb, k_sym, k_scale_mp = _hermite_kernels(n)
         norm = math.sqrt(math.factorial(n))
         return Activation(
             name, params,
             lambda z: hermite_he(n, np.asarray(z, dtype=float)) / norm,
             lambda z: hermite_he(n, z, mpmath.mpf(1)) / mpmath.sqrt(mpmath.factorial(n)),
-            k64=k64, k_mp=k_mp, k_arb=k_arb, k_sym=k_sym,
+            k64=k64, k_mp=k_mp, k_arb=k_arb, k_sym=k_sym, k_scale_mp=k_scale_mp,
         )
     if name == "tanh":
         return Activation(name, params, np.tanh, mpmath.tanh, strip=math.pi / 2)
@@ -596,7 +705,7 @@ def _build(name: str, p: dict[str, float]) -> Activation:
     if name == "gelu":
         return Activation(
             name, params, _gelu, _gelu_mp, growth=0.5,  # Phi(iy) ~ exp(y^2/2)
-            k64=gelu_kernel64, k_mp=gelu_kernel_mp, k_arb=_gelu_arb, k_sym=_gelu_sym,
+            k64=gelu_kernel64, k_mp=gelu_kernel_mp, k_arb=_gelu_arb, k_sym=_gelu_sym, k_scale_mp=_gelu_scale_mp,
         )
     if name == "silu":
         return Activation(name, params, lambda z: z * special.expit(z), lambda z: z * _sigmoid_mp(z), strip=math.pi)
