@@ -222,24 +222,94 @@ def test_loss_refuses_bad_target_npz(npz_cases):
     assert_refused(*run_sub("loss", "--target", files["plain npy"], "--compressed", target))
 
 
-@pytest.mark.parametrize("scale, refused", [(1e200, True), (1e153, False), (2.0**510, False), (1e300, True)])
-def test_loss_json_is_valid_for_huge_weights(tmp_path, capsys, scale, refused):
-    rng = np.random.default_rng(3)
-    t = _save_npz(tmp_path / "t.npz", a=np.full(4, scale), W=rng.standard_normal((4, 3)))
-    c = _save_npz(tmp_path / "c.npz", b=np.full(2, scale), V=rng.standard_normal((2, 3)))
-    rc = main(["loss", "--target", t, "--compressed", c])
+def _loss_json(capsys, t, c, act="relu"):
+    rc = main(["loss", "--target", t, "--compressed", c, "--activation", act])
     out, err = capsys.readouterr()
-    if refused:
-        assert rc == 2 and err.count("\n") == 1 and "overflows float64" in err and out == ""
-    else:
-        assert rc == 0 and err == ""
-        d = json.loads(out, parse_constant=lambda c: pytest.fail(f"invalid JSON constant {c}"))
-        # L is quadratic in the output weights: compare with the unit-scale loss times scale^2
-        t1 = _save_npz(tmp_path / "t1.npz", a=np.full(4, 1.0), W=np.load(t)["W"])
-        c1 = _save_npz(tmp_path / "c1.npz", b=np.full(2, 1.0), V=np.load(c)["V"])
-        main(["loss", "--target", t1, "--compressed", c1])
-        ref = json.loads(capsys.readouterr()[0])["loss"]
-        assert d["loss"] == pytest.approx(ref * scale * scale, rel=1e-12)
+    assert rc == 0 and err == "", err
+    return json.loads(out, parse_constant=lambda v: pytest.fail(f"invalid JSON constant {v}"))
+
+
+def _mp_reference(t, c, act, dps=30):
+    """The loss by the mpmath twin (every inner product and kernel at 45 digits): no float range."""
+    from verify.model.finite import loss_mp
+    from verify.model.networks import TwoLayerNetwork
+
+    a, W, b, V = np.load(t)["a"], np.load(t)["W"], np.load(c)["b"], np.load(c)["V"]
+    return loss_mp(TwoLayerNetwork(a, W, act, scale=1.0 / len(a)), TwoLayerNetwork(b, V, act), dps=dps)
+
+
+# (output-weight scale, input-weight scale): beyond float64 in both directions, by powers of ten
+# (not exact rescalings) and of two. relu is positively homogeneous: every case has a value.
+BEYOND_RANGE = [(1e200, 1.0), (1e300, 1.0), (1.0, 1e160), (1.0, 2.0**600), (1e-200, 1.0), (1.0, 1e-160),
+                (1.0, 2.0**-700), (1e153, 1e150), (2.0**510, 1.0)]
+
+
+@pytest.mark.parametrize("out_scale, in_scale", BEYOND_RANGE)
+@pytest.mark.parametrize("act", ["relu", "leaky_relu(alpha=0.2)", "sign"])
+def test_loss_beyond_the_float64_range_is_right(tmp_path, capsys, act, out_scale, in_scale):
+    """A loss outside the float64 range is computed by exact power-of-two rescaling (issue 14: it was
+    NaN or a refusal) and printed as a decimal string; it matches the mpmath twin to float64
+    accuracy (the rescaled float64 sum of (N + M)^2 kernel values: 1e-12 as in test_loss.py)."""
+    rng = np.random.default_rng(3)
+    t = _save_npz(tmp_path / "t.npz", a=rng.standard_normal(4) * out_scale, W=rng.standard_normal((4, 3)) * in_scale)
+    c = _save_npz(tmp_path / "c.npz", b=rng.standard_normal(2) * out_scale, V=rng.standard_normal((2, 3)) * in_scale)
+    d = _loss_json(capsys, t, c, act)
+    got = mpmath.mpf(d["loss"])  # a JSON number, or a decimal string beyond float64
+    ref = _mp_reference(t, c, act)
+    assert isinstance(d["loss"], str) == (not 2.2250738585072014e-308 <= ref <= 1.7976931348623157e308)
+    assert abs(got - ref) <= 1e-12 * abs(ref), (d["loss"], mpmath.nstr(ref, 17))
+
+
+@pytest.mark.parametrize("act, in_scale", [("erf", 1e100), ("erf", 1e140), ("gelu", 1e100), ("erf", 1e-100),
+                                           ("hermite(n=3)", 1e50)])
+def test_loss_of_non_homogeneous_activation_at_extreme_norms(tmp_path, capsys, act, in_scale):
+    """erf and gelu are evaluated in scaled form inside the kernel, so ||w||^2 up to ~1e300 works."""
+    rng = np.random.default_rng(4)
+    t = _save_npz(tmp_path / "t.npz", a=rng.standard_normal(4), W=rng.standard_normal((4, 3)) * in_scale)
+    c = _save_npz(tmp_path / "c.npz", b=rng.standard_normal(2), V=rng.standard_normal((2, 3)) * in_scale)
+    d = _loss_json(capsys, t, c, act)
+    ref = _mp_reference(t, c, act)
+    assert abs(mpmath.mpf(d["loss"]) - ref) <= 1e-12 * abs(ref), (d["loss"], mpmath.nstr(ref, 17))
+
+
+@pytest.mark.parametrize("act, out_scale, in_scale, reason", [
+    ("erf", 1.0, 1e160, "squared norms of the input weights overflow"),
+    ("gelu", 1.0, 1e-200, "inner products of the input weights underflow"),
+    ("hermite(n=3)", 1.0, 1e100, "loss overflows float64"),
+    ("tanh", 1.0, 1e160, "overflow"),
+    ("tanh", 1.0, 1e5, "no closed form"),  # the quadrature would take years: refused up front
+    ("sigmoid", 1.0, 1e50, "no closed form"),
+])
+def test_loss_outside_what_float64_can_say_is_refused_in_one_line(tmp_path, act, out_scale, in_scale, reason):
+    rng = np.random.default_rng(5)
+    t = _save_npz(tmp_path / "t.npz", a=rng.standard_normal(4) * out_scale, W=rng.standard_normal((4, 3)) * in_scale)
+    c = _save_npz(tmp_path / "c.npz", b=rng.standard_normal(2) * out_scale, V=rng.standard_normal((2, 3)) * in_scale)
+    rc, out, err, elapsed = run_sub("loss", "--target", t, "--compressed", c, "--activation", act)
+    assert_refused(rc, out, err, elapsed)
+    assert reason in err and "NaN" not in out
+
+
+def test_target_file_convention_both_ways(tmp_path, capsys):
+    """The target file holds the raw a_i; the command applies the 1/N (README, --help, JSON say so).
+    A file that already holds a_i / N therefore describes (1/N^2) sum a_i sigma: shown, not guessed."""
+    from verify.model.finite import loss_mp
+    from verify.model.networks import TwoLayerNetwork
+
+    rng = np.random.default_rng(6)
+    N, a, W = 8, 1.0 + rng.standard_normal(8), rng.standard_normal((8, 3))
+    b, V = rng.standard_normal(2), rng.standard_normal((2, 3))
+    c = _save_npz(tmp_path / "c.npz", b=b, V=V)
+    raw = _loss_json(capsys, _save_npz(tmp_path / "raw.npz", a=a, W=W), c)
+    assert "not divided by N" in raw["target_convention"]
+    comp = TwoLayerNetwork(b, V, "relu")
+    mean_field = loss_mp(TwoLayerNetwork(a, W, "relu", scale=1.0 / N), comp)  # f_N = (1/N) sum a_i sigma
+    assert abs(mpmath.mpf(raw["loss"]) - mean_field) <= 1e-12 * mean_field
+    pre = _loss_json(capsys, _save_npz(tmp_path / "pre.npz", a=a / N, W=W), c)
+    double = loss_mp(TwoLayerNetwork(a / N, W, "relu", scale=1.0 / N), comp)  # what a pre-divided file means
+    assert abs(mpmath.mpf(pre["loss"]) - double) <= 1e-12 * double
+    assert abs(pre["loss"] - raw["loss"]) > 1e-3 * raw["loss"]  # the two conventions differ visibly here
+    rc, out, err, _ = run_sub("loss", "--help")
+    assert rc == 0 and "NOT divided by N" in " ".join(out.split())
 
 
 # ---- exact leaky_relu alpha ------------------------------------------------------------------

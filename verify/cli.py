@@ -201,7 +201,7 @@ def cmd_kernel(args) -> int:
     from verify.kernels import get_activation, kernel_arb, kernel_mp
     from verify.kernels.quadrature import quadrature_cost
     from verify.numbers.decimal import decimal_string, directed_decimal, parse_decimal
-    from verify.numbers.precision import ball_bounds
+    from verify.numbers.precision import ball_bounds, mpf_to_fraction
 
     act = get_activation(args.activation, **_parse_params(args.param))
     # Exact values, passed on as short exact literals ("1e-3"): the library's own string reading
@@ -218,9 +218,19 @@ def cmd_kernel(args) -> int:
     kv = kernel_mp(act, q1s, q2s, cs, args.dps)
     enclosure = None
     if act.k_arb is not None:
+        # Raise the ball precision (up to 8x) until the enclosure resolves the requested digits:
+        # cancellation in a closed form (e.g. gelu near rho = -1 at large q) widens the ball.
         bits = int(args.dps * 3.33) + 32
-        ball = kernel_arb(act, q1s, q2s, cs, prec=bits)
+        while True:
+            ball = kernel_arb(act, q1s, q2s, cs, prec=bits)
+            if bits >= 8 * (int(args.dps * 3.33) + 32) or ball.rad() <= abs(ball.mid()) * 10.0 ** -(args.dps + 1):
+                break
+            bits *= 2
         lo, hi = ball_bounds(ball, bits)
+        v = mpf_to_fraction(kv.value)  # rounded to dps digits: within 10^(1 - dps) of the true value
+        slack = abs(v) / 10 ** (args.dps - 1)
+        if not lo - slack <= v <= hi + slack:
+            raise RuntimeError(f"{act.label}: the closed-form value lies outside its own arb enclosure")
         enclosure = [directed_decimal(lo, args.dps + 2, up=False), directed_decimal(hi, args.dps + 2, up=True)]
     with mpmath.workdps(args.dps):
         value = mpmath.nstr(kv.value, args.dps, strip_zeros=False)
@@ -233,6 +243,9 @@ def cmd_kernel(args) -> int:
 # `verify loss` evaluates N^2/2 + N M + M^2/2 kernel values (the O(N^2) target term blocked):
 # about 120 ns per pair for relu at d = 16 on the reference machine (N = 4000: 0.95 s).
 LOSS_PAIRS_MAX = 5e9  # about 10 minutes
+LOSS_SECONDS_MAX = 600.0
+# The target file holds the raw output weights a_i; the command divides by N itself.
+TARGET_CONVENTION = "f_N(x) = (1/N) sum_i a_i sigma(<w_i, x>), a and W as stored in the target file (a not divided by N)"
 LOSS_PROGRESS_AFTER = 10.0  # seconds of estimated work above which progress lines are shown
 
 
@@ -250,7 +263,11 @@ def _progress_printer(what: str):
 
 
 def cmd_loss(args) -> int:
+    import numpy as np
+
     from verify.io import load_npz_arrays
+    from verify.kernels import row_norms_sq
+    from verify.kernels.quadrature import QUAD64_NODES_MAX, QUAD64_SECONDS_PER_NODE_PAIR, float64_nodes
     from verify.model.finite import loss_finite
     from verify.model.networks import TwoLayerNetwork
 
@@ -265,10 +282,25 @@ def cmd_loss(args) -> int:
                          f"{_duration(pairs * (100 + 2 * d) * 1e-9)}; limit {LOSS_PAIRS_MAX:.0e} (N up to about 1e5)")
     target = TwoLayerNetwork(a, W, args.activation, scale=1.0 / a.shape[0])
     comp = TwoLayerNetwork(b, V, args.activation)
+    act = target.activation
     seconds = pairs * (100 + 2 * d) * 1e-9
+    if act.k64 is None:  # quadrature: n^2 node pairs per kernel value, n growing like sqrt(||w||^2)
+        with np.errstate(over="ignore"):
+            q_max = float(max(np.max(row_norms_sq(W), initial=0.0), np.max(row_norms_sq(V), initial=0.0)))
+        if not math.isfinite(q_max):
+            raise InputError(f"the squared norms of the input weights overflow float64 and {act.label} has no closed form")
+        n = float64_nodes(act, q_max)
+        seconds = pairs * (n * n * QUAD64_SECONDS_PER_NODE_PAIR + 2 * d * 1e-9)
+        if n > QUAD64_NODES_MAX or seconds > LOSS_SECONDS_MAX:
+            raise InputError(f"{act.label} has no closed form: its float64 quadrature at ||w||^2 up to {q_max:.3g} needs "
+                             f"{n:.3g} nodes per axis, about {_duration(seconds)} for {pairs:.3g} kernel values "
+                             f"(limit {_duration(LOSS_SECONDS_MAX)}); smaller input weights or fewer neurons")
     value = loss_finite(target, comp, progress=_progress_printer("verify loss: target term") if seconds > LOSS_PROGRESS_AFTER else None)
-    _print_json({"loss": value, "N": int(a.shape[0]), "M": int(b.shape[0]), "d": int(W.shape[1]),
-                 "activation": target.activation.label, "method": "exact-kernel-float64"})
+    as_float = value.as_float()
+    _print_json({"loss": as_float if as_float is not None else value.decimal(17),
+                 "N": int(a.shape[0]), "M": int(b.shape[0]), "d": int(W.shape[1]),
+                 "activation": act.label, "method": "exact-kernel-float64",
+                 "target_convention": TARGET_CONVENTION})
     return 0
 
 
@@ -365,8 +397,14 @@ def build_parser() -> argparse.ArgumentParser:
     k.add_argument("--json", action="store_true", help="(output is always JSON)")
     k.set_defaults(func=cmd_kernel)
 
-    lo = sub.add_parser("loss", help="the exact population loss L_N between two networks")
-    lo.add_argument("--target", required=True, help=".npz with a (N,) and W (N, d)")
+    lo = sub.add_parser("loss", help="the exact population loss L_N between two networks",
+                        description="L_N = E_x (f_N(x) - g(x))^2, x ~ N(0, I_d), with f_N(x) = (1/N) sum_i a_i "
+                                    "sigma(<w_i, x>) (the 1/N applied here: store the raw a_i) and g(x) = sum_j b_j "
+                                    "sigma(<v_j, x>). Prints a JSON number, or a decimal string when L_N lies outside "
+                                    "the float64 range.")
+    lo.add_argument("--target", required=True,
+                    help=".npz with a (N,) and W (N, d): the raw output weights a_i, NOT divided by N; the "
+                         "command forms f_N(x) = (1/N) sum_i a_i sigma(<w_i, x>) itself")
     lo.add_argument("--compressed", required=True, help=".npz with b (M,) and V (M, d)")
     lo.add_argument("--activation", default="relu")
     lo.add_argument("--json", action="store_true", help="(output is always JSON)")

@@ -112,10 +112,14 @@ def _fill_two_slope(A, B, na, nb, act: Activation, out):
             job.result()
 
 
-def kernel_block(act: Activation, A: np.ndarray, B: np.ndarray, qa=None, qb=None, out=None) -> np.ndarray:
+def kernel_block(act: Activation, A: np.ndarray, B: np.ndarray, qa=None, qb=None, out=None,
+                 diag_offset: int | None = None) -> np.ndarray:
     """The kernel matrix between the rows of A (n x d) and of B (m x d), computed in one block.
 
     qa, qb: the squared row norms if known (saves a pass); out: an n x m float64 array to fill.
+    diag_offset: when row i of A is row i + diag_offset of B (a block of K_AA), the inner product
+    of those pairs is set to qa exactly: the Gram product may differ from the row norm by an ulp,
+    which step and sign (dk/dc unbounded at rho = 1) turn into an error of order sqrt(ulp).
     """
     qa = row_norms_sq(A) if qa is None else qa
     qb = row_norms_sq(B) if qb is None else qb
@@ -125,6 +129,11 @@ def kernel_block(act: Activation, A: np.ndarray, B: np.ndarray, qa=None, qb=None
         _fill_two_slope(A, B, np.sqrt(qa), np.sqrt(qb), act, out)
         return out
     C = np.matmul(A, B.T, out=out)
+    if diag_offset is not None:
+        n = min(A.shape[0], B.shape[0] - diag_offset)
+        if n > 0:
+            idx = np.arange(n)
+            C[idx, idx + diag_offset] = qa[:n]
     if act.two_slope is not None:  # linear: k = (a^2) c
         C *= act.two_slope[0] ** 2
         return C
@@ -155,5 +164,5 @@ def kernel_matrix(act: Activation, A: np.ndarray, B: np.ndarray | None = None, *
         raise ValueError("out must be a C-contiguous float64 array of shape (len(A), len(B))")
     for i0 in range(0, A.shape[0], block_rows):
         i1 = min(i0 + block_rows, A.shape[0])
-        kernel_block(act, A[i0:i1], B, qa[i0:i1], qb, out=out[i0:i1])
+        kernel_block(act, A[i0:i1], B, qa[i0:i1], qb, out=out[i0:i1], diag_offset=i0 if B is A else None)
     return out

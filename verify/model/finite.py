@@ -75,7 +75,7 @@ def self_term(act: Activation | str, u: np.ndarray, W: np.ndarray, *, progress=N
         for j0 in starts[bi:]:
             j1 = min(j0 + B, N)
             out = buf[: (i1 - i0) * (j1 - j0)].reshape(i1 - i0, j1 - j0)
-            K = kernel_block(act, W[i0:i1], W[j0:j1], q[i0:i1], q[j0:j1], out=out)
+            K = kernel_block(act, W[i0:i1], W[j0:j1], q[i0:i1], q[j0:j1], out=out, diag_offset=0 if j0 == i0 else None)
             contrib = u[i0:i1] @ K @ u[j0:j1]
             row += contrib if j0 == i0 else 2.0 * contrib
         total += row
@@ -119,7 +119,7 @@ def loss_terms(target: TwoLayerNetwork, compressed: TwoLayerNetwork, *, target_t
     b = compressed.effective_weights
     T = self_term(act, u, target.inner, progress=progress) if target_term is None else float(target_term)
     X = float(u @ (cross_matrix(act, target.inner, compressed.inner) @ b))
-    Y = float(b @ kernel_block(act, compressed.inner, compressed.inner) @ b)
+    Y = float(b @ kernel_block(act, compressed.inner, compressed.inner, diag_offset=0) @ b)
     return LossTerms(T, X, Y)
 
 
@@ -257,25 +257,95 @@ def loss_monte_carlo(
     return MonteCarloEstimate(mean, math.sqrt(var / n), n, seed, time.perf_counter() - t0)
 
 
-def loss_finite(target: TwoLayerNetwork, compressed: TwoLayerNetwork, *, progress=None) -> float:
-    """L_N in float64, never inf or NaN for finite weights: when the plain evaluation overflows, it
-    is recomputed with the output weights of both networks scaled by the same power of two 2^-e
-    (exact; L_N is quadratic in them, so L_N = 2^(2e) L_N(scaled)), and InputError is raised if the
-    value itself does not fit in float64."""
-    with np.errstate(all="ignore"):
-        value = loss(target, compressed, progress=progress)
-        if math.isfinite(value):
-            return value
-        a, b = target.weights, compressed.weights
-        t = max(float(np.max(np.abs(a * target.scale))), float(np.max(np.abs(b * compressed.scale))), 1e-300)
-        e = math.frexp(t)[1]
-        scaled = loss(TwoLayerNetwork(np.ldexp(a, -e), target.inner, target.activation, scale=target.scale),
-                      TwoLayerNetwork(np.ldexp(b, -e), compressed.inner, compressed.activation, scale=compressed.scale))
+FLOAT64_TINY = 2.2250738585072014e-308  # the smallest normal float64
+
+
+@dataclass(frozen=True)
+class ScaledLoss:
+    """L_N = mantissa * 2^exponent: the float64 loss of a rescaled problem and the exact power of
+    two that undoes the rescaling, so that losses beyond the float64 range keep their digits."""
+
+    mantissa: float
+    exponent: int
+
+    def as_float(self) -> float | None:
+        """The value as a normal float64 (or 0.0), None when it lies outside that range."""
+        if self.mantissa == 0.0:
+            return 0.0
         try:
-            value = math.ldexp(scaled, 2 * e) if math.isfinite(scaled) else math.inf
+            v = math.ldexp(self.mantissa, self.exponent)
         except OverflowError:
-            value = math.inf
-    if not math.isfinite(value):
-        raise InputError("weights too large: the loss overflows float64 (scale the weights down; "
-                         "L_N is quadratic in the output weights a, b)")
-    return value
+            return None
+        return v if math.isfinite(v) and abs(v) >= FLOAT64_TINY else None
+
+    def decimal(self, digits: int = 17) -> str:
+        """The value as a decimal string with `digits` significant digits (exact binary to decimal)."""
+        with mpmath.workprec(64):
+            return mpmath.nstr(mpmath.ldexp(mpmath.mpf(self.mantissa), self.exponent), digits, strip_zeros=False)
+
+
+def _exponent_of(x: np.ndarray) -> int:
+    """e with max |x| in [2^(e-1), 2^e) (0 for an all-zero array)."""
+    m = float(np.max(np.abs(x), initial=0.0))
+    return math.frexp(m)[1] if m > 0 else 0
+
+
+# Input weights whose largest entry lies outside [2^-INNER_EXP_SAFE, 2^INNER_EXP_SAFE] would give
+# inner products near the float64 range limits (2^-1022 .. 2^1024, or subnormal with lost digits).
+INNER_EXP_SAFE = 250
+INNER_EXP_LIMIT = 500
+
+
+def loss_finite(target: TwoLayerNetwork, compressed: TwoLayerNetwork, *, progress=None) -> ScaledLoss:
+    """L_N in float64 without overflow, underflow or NaN, as mantissa * 2^exponent.
+
+    The plain evaluation is used when the input weights are of moderate size and the value is a
+    normal float64 (the common case, bit for bit `loss`). Otherwise the problem is rescaled by
+    exact powers of two: L_N is quadratic in the output weights (a, b -> 2^-e a, 2^-e b multiplies
+    it by 2^-2e) and, for a positively homogeneous activation of degree p (two-slope: p = 1, step
+    and sign: p = 0), of degree 2p in the input weights (W, V -> 2^-f W, 2^-f V multiplies it by
+    2^-2pf). Other activations cannot have their input weights rescaled: InputError when the
+    largest entry exceeds 2^500 (squared norms overflow) or is below 2^-500 (inner products
+    underflow), or when the value leaves the float64 range."""
+    act = target.activation
+    p = act.degree
+    W, V = target.inner, compressed.inner
+    f = max(_exponent_of(W), _exponent_of(V))
+    if p is None and abs(f) > INNER_EXP_LIMIT:
+        raise InputError(_range_reason(act, target, compressed, "overflows" if f > 0 else "underflows"))
+    if p is None or abs(f) <= INNER_EXP_SAFE:
+        with np.errstate(all="ignore"):
+            plain = loss(target, compressed, progress=progress)
+        if plain != 0.0 and ScaledLoss(plain, 0).as_float() is not None:
+            return ScaledLoss(plain, 0)
+    if p is None:
+        f = 0
+    else:
+        W, V = np.ldexp(W, -f), np.ldexp(V, -f)
+    a, b = target.weights * target.scale, compressed.weights
+    e = max(_exponent_of(a), _exponent_of(compressed.scale * b))
+    with np.errstate(all="ignore"):
+        scaled = loss(TwoLayerNetwork(np.ldexp(a, -e), W, act), TwoLayerNetwork(np.ldexp(b, -e), V, act, scale=compressed.scale),
+                      progress=progress)
+    if not math.isfinite(scaled):
+        raise InputError(_range_reason(act, target, compressed, "overflows"))
+    if p is None and 0.0 < abs(scaled) < FLOAT64_TINY * 2.0**53:
+        # the kernel values themselves are near underflow: no exact rescaling recovers their digits
+        raise InputError(_range_reason(act, target, compressed, "underflows"))
+    return ScaledLoss(scaled, 2 * e + 2 * (p or 0) * f)
+
+
+def _range_reason(act: Activation, target: TwoLayerNetwork, compressed: TwoLayerNetwork, what: str) -> str:
+    big = max(float(np.max(np.abs(target.inner), initial=0.0)), float(np.max(np.abs(compressed.inner), initial=0.0)))
+    with np.errstate(all="ignore"):
+        norms_overflow = not (np.all(np.isfinite(row_norms_sq(target.inner))) and np.all(np.isfinite(row_norms_sq(compressed.inner))))
+    if act.degree is not None:
+        return f"the loss {what} float64 even after exact rescaling (largest input-weight entry {big:.3g})"
+    if norms_overflow or big > 2.0**INNER_EXP_LIMIT:
+        cause = "the squared norms of the input weights overflow float64"
+    elif 0 < big < 2.0**-INNER_EXP_LIMIT:
+        cause = "the inner products of the input weights underflow float64"
+    else:
+        cause = f"the loss {what} float64"
+    return (f"{cause} (largest input-weight entry {big:.3g}) and {act.label} is not positively homogeneous, "
+            f"so the input weights cannot be rescaled exactly; rescale the problem's inputs")
