@@ -424,3 +424,12 @@ def test_good_kernel_input_still_works(capsys):
     rc = main(["kernel", "tanh", "--q1", "1", "--q2", "2", "--c", "0.3", "--dps", "20"])
     out, _ = capsys.readouterr()
     assert rc == 0 and json.loads(out)["method"] == "quadrature"
+
+
+@pytest.mark.parametrize("value", ["-1e4", "-.5", "-3", "-2.5E-3"])
+def test_negative_values_with_exponent_are_values_not_options(capsys, value):
+    """argparse took "--c -1e4" for an unknown option; both spellings now give the same answer."""
+    assert main(["kernel", "gelu", "--q1", "1e4", "--q2", "1e4", "--c", value]) == 0
+    spaced = json.loads(capsys.readouterr()[0])
+    assert main(["kernel", "gelu", "--q1", "1e4", "--q2", "1e4", f"--c={value}"]) == 0
+    assert json.loads(capsys.readouterr()[0]) == spaced and spaced["c"] == value

@@ -11,6 +11,7 @@ import argparse
 import json
 import math
 import os
+import re
 import sys
 from fractions import Fraction
 from pathlib import Path
@@ -445,8 +446,24 @@ def _one_line(e) -> str:
     return " ".join(str(e).split("\n")).strip()
 
 
+# argparse takes "-1e4" for an option (its negative-number pattern has no exponent); a value option
+# followed by a token that reads as a negative decimal gets it attached ("--c=-1e4").
+_NEGATIVE_DECIMAL = re.compile(r"-(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
+def _attach_negative_values(argv: list[str]) -> list[str]:
+    out: list[str] = []
+    for tok in argv:
+        if out and out[-1].startswith("--") and "=" not in out[-1] and _NEGATIVE_DECIMAL.fullmatch(tok):
+            out[-1] = f"{out[-1]}={tok}"
+        else:
+            out.append(tok)
+    return out
+
+
 def main(argv=None) -> int:
     try:
+        argv = _attach_negative_values(list(sys.argv[1:] if argv is None else argv))
         args = build_parser().parse_args(argv)
         return args.func(args)
     except InputError as e:
