@@ -19,6 +19,10 @@ A claim file states one claim against MATH.md and how it is checked. Top-level k
     [parameters]     the kind's parameters (validated against the kind's own table)
     [tolerance]      numbers the verdict uses, and `source` (required): where they come from
     [[tracked]]      figures `verify check` watches: figure = name, and min and/or max
+    [prediction]     for the generic kinds (`optimum`, `rate`, `value`): what the claim predicts,
+                     validated against the kind's prediction table; a prediction the suite cannot
+                     decide is refused at load with the reason (required for those kinds, refused
+                     for the others)
 
 Claim files are data: values are read by `tomllib` and checked for type; no string in a claim file
 is ever evaluated as code or as a sympy expression.
@@ -48,8 +52,9 @@ _ID = re.compile(r"[a-z0-9][a-z0-9-]{1,79}")
 RESERVED_IDS = frozenset({"index", "lock", "partial", "staging", "cache"})
 MAX_CLAIM_BYTES = 1 << 20  # a claim file is a page of TOML; anything larger is refused unread
 _TOP = {"schema", "id", "title", "statement", "formalization", "kind", "profile", "expected_status",
-        "method", "parameters", "tolerance", "tracked"}
-_FULL_OVERRIDES = {"title", "statement", "expected_status", "method", "parameters", "tolerance", "tracked"}
+        "method", "parameters", "tolerance", "tracked", "prediction"}
+_FULL_OVERRIDES = {"title", "statement", "expected_status", "method", "parameters", "tolerance", "tracked",
+                   "prediction"}
 
 
 @dataclass(frozen=True)
@@ -99,6 +104,7 @@ class Claim:
     parameters: dict
     tolerance: dict
     tracked: tuple = ()
+    prediction: dict = field(default_factory=dict)
     path: str = ""
     text: str = ""
     sha256: str = ""
@@ -244,7 +250,7 @@ def load_claims(path: str | Path) -> list[Claim]:
     quick = _build_claim(dict(doc, profile="quick"), path, text, raw)
     full_doc = dict(doc, profile="full", id=f"{doc.get('id')}-full")
     for key, value in over.items():
-        if key in ("parameters", "method", "tolerance"):
+        if key in ("parameters", "method", "tolerance", "prediction"):
             if not isinstance(value, dict):
                 raise InputError(f"{where}: [profile.full.{key}] must be a table")
             full_doc[key] = {**doc.get(key, {}), **value}
@@ -300,6 +306,7 @@ def _build_claim(doc: dict, path: Path, text: str, raw: bytes, where: str | None
             KINDS[kind].check(params)
         except InputError as e:
             raise InputError(f"{where} [parameters]: {e}") from None
+    prediction = _check_prediction(doc, KINDS[kind], params, where)
     for key in KINDS[kind].tolerances:
         if key not in tolerance:
             raise InputError(f"{where}: [tolerance] needs {key!r} for kind {kind!r}")
@@ -320,8 +327,28 @@ def _build_claim(doc: dict, path: Path, text: str, raw: bytes, where: str | None
     return Claim(
         id=cid, title=doc["title"], statement=doc["statement"], formalization=doc["formalization"], kind=kind,
         profile=profile, expected_status=expected, method=method, parameters=params, tolerance=tolerance,
-        tracked=tuple(tracked), path=str(path), text=text, sha256=sha256_bytes(raw),
+        tracked=tuple(tracked), prediction=prediction, path=str(path), text=text, sha256=sha256_bytes(raw),
     )
+
+
+def _check_prediction(doc: dict, kind, params: dict, where: str) -> dict:
+    """The [prediction] table, checked against the kind's own table and then its cross-rules
+    (`Kind.check_prediction`: InputError with the reason when the suite cannot decide it)."""
+    raw = doc.get("prediction")
+    if kind.prediction is None:
+        if raw is not None:
+            raise InputError(f"{where}: kind {kind.name!r} takes no [prediction] (its prediction is fixed; "
+                             f"the generic kinds optimum, rate and value take one)")
+        return {}
+    if not isinstance(raw, dict):
+        raise InputError(f"{where}: kind {kind.name!r} needs a [prediction] table")
+    pred = check_table(f"{where} [prediction]", raw, kind.prediction, what="prediction field")
+    if kind.check_prediction is not None:
+        try:
+            kind.check_prediction(params, pred)
+        except InputError as e:
+            raise InputError(f"{where} [prediction]: {e}") from None
+    return pred
 
 
 def discover(paths: list[str] | None, default_dir: str = "conjectures") -> list[Path]:

@@ -110,8 +110,10 @@ def _gap_dict(cb: CertifiedBound) -> dict:
     return {**_bound_dict(cb), "gap": cb.gap, "relative_gap": cb.relative_gap}
 
 
-def _lower_bound(M: int, d: int, mu_norm: float, s: float, abar: float, cache: dict | None = None,
-                 pole: bool = False) -> dict:
+def lower_bound(M: int, d: int, mu_norm: float, s: float, abar: float, cache: dict | None = None,
+                pole: bool = False) -> dict:
+    """The suite's certified lower bound on min L~ (ReLU) as a JSON record (`_bound_dict`): mu = 0
+    the tangent-line bound, else the Delsarte bound with a pole (and the two-point bound if `pole`)."""
     if mu_norm == 0:
         from verify.certify import certify_mu0
 
@@ -222,7 +224,7 @@ def compress(M: int, d: int, mu_norm: float, s: float, abar: float = 1.0, *, obj
         out["etf"] = None
         out["local_certificate"] = {"certified": False, "min_eigenvalue": None, "status": "no-etf",
                                     "reason": f"no tilted simplex of {M} in d = {d}"}
-    out["lower_bound"] = _lower_bound(M, d, mu_norm, s, abar, bound_cache, pole_bound)
+    out["lower_bound"] = lower_bound(M, d, mu_norm, s, abar, bound_cache, pole_bound)
     out["verdict"] = _verdict(out, best, etf, objective, best_loss, best_b, best_V, mu, s, abar, d, M)
     return CompressResult(**out)
 

@@ -28,6 +28,10 @@ class Kind:
     run: Callable
     doc: str = ""
     check: Callable | None = None  # check(params): InputError for rules across parameters, run at load
+    # Generic kinds: the [prediction] table's fields, and check_prediction(params, prediction):
+    # InputError, at load, for a prediction the kind cannot decide.
+    prediction: dict[str, Param] | None = None
+    check_prediction: Callable | None = None
 
 
 KINDS: dict[str, Kind] = {}
@@ -52,3 +56,6 @@ from verify.claims.kinds import mu0_simplex_certified as _mu0_simplex_certified 
 from verify.claims.kinds import etf_grid as _etf_grid  # noqa: E402,F401
 from verify.claims.kinds import beyond_simplex_table as _beyond_simplex_table  # noqa: E402,F401
 from verify.claims.kinds import etf_beyond_relu as _etf_beyond_relu  # noqa: E402,F401
+from verify.claims.kinds import value as _value  # noqa: E402,F401
+from verify.claims.kinds import rate as _rate  # noqa: E402,F401
+from verify.claims.kinds import optimum as _optimum  # noqa: E402,F401
