@@ -149,8 +149,13 @@ def cmd_check(args) -> int:
     if not claims:
         raise InputError(f"nothing to check: {'no claim files found' if not given else 'only full-profile claims given'}"
                          " (verify check runs quick claims; use verify run --profile full for the others)")
+    junit = _junit_path(args.junit) if args.junit is not None else None
     reports = run_claims(claims, Path(args.out or "."), reuse=False, make_plots=False, write=False)
     moved = compare(claims, reports)
+    if junit is not None:
+        from verify.reports.junit import write_junit
+
+        write_junit(junit, claims, reports, moved)
     width = max(len(c.id) for c in claims)
     print(f"{'claim':<{width}}  {'expected':<12}  {'status':<12}  key figure")
     for c, r in zip(claims, reports):
@@ -162,6 +167,29 @@ def cmd_check(args) -> int:
             print(f"  {m['claim']}: {m['what']} expected {m['expected']}, got {m['got']} {m['detail']}".rstrip())
         return 1
     print(f"\nall {len(claims)} quick claims hold their expected status and tracked bands")
+    return 0
+
+
+def _junit_path(value: str) -> Path:
+    """--junit FILE, checked before the claims run: a file path whose folder exists and is writable."""
+    path = Path(value)
+    if not value.strip():
+        raise InputError("--junit must name a file (got an empty path)")
+    if path.is_dir():
+        raise InputError(f"--junit {value}: is a folder; name the XML file to write")
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise InputError(f"--junit {value}: folder {parent} does not exist")
+    if not os.access(parent, os.W_OK):
+        raise InputError(f"--junit {value}: folder {parent} is not writable")
+    return path
+
+
+def cmd_report(args) -> int:
+    from verify.reports.html import write_html
+
+    written = write_html(args.reports, args.html)
+    print(f"wrote {len(written)} files to {args.html}/ (open {Path(args.html) / 'index.html'})")
     return 0
 
 
@@ -383,8 +411,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("check", help="re-run the quick claims; exit 1 if any moved")
     c.add_argument("paths", nargs="*")
-    c.add_argument("--out", default="reports", help="(accepted for symmetry with run; check writes nothing)")
+    c.add_argument("--out", default="reports", help="(accepted for symmetry with run; check writes no report)")
+    c.add_argument("--junit", metavar="FILE", help="also write the result as JUnit XML (one test case per claim)")
     c.set_defaults(func=cmd_check)
+
+    h = sub.add_parser("report", help="render a report folder as static HTML")
+    h.add_argument("--html", required=True, metavar="DIR", help="folder to write index.html and one page per claim into")
+    h.add_argument("--reports", default="reports", metavar="DIR", help="the report folder to render (default: reports)")
+    h.set_defaults(func=cmd_report)
 
     k = sub.add_parser("kernel", help="one dual-kernel value at any precision")
     k.add_argument("activation")

@@ -64,6 +64,7 @@ def _report(claim: Claim, finding: Finding, duration: float, env: dict, version:
         "profile": claim.profile,
         "method": claim.method["description"],
         "tolerance": claim.tolerance,
+        "prediction": claim.prediction,
         "expected_status": claim.expected_status,
         "status": finding.status,
         "summary": finding.summary,
