@@ -163,7 +163,7 @@ def test_every_kind_declares_ranges_for_its_numbers():
             yield name, p
     missing = []
     for kname, kind in KINDS.items():
-        for pname, p in kind.params.items():
+        for pname, p in {**kind.params, **{f"prediction.{k}": v for k, v in (kind.prediction or {}).items()}}.items():
             for name, q in walk(pname, p):
                 if q.lo is None and q.hi is None and q.check is None:
                     missing.append(f"{kname}.{name}")

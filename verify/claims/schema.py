@@ -280,6 +280,9 @@ def _build_claim(doc: dict, path: Path, text: str, raw: bytes, where: str | None
     kind = doc["kind"]
     if kind not in KINDS:
         raise InputError(f"{where}: unknown kind {kind!r:.60}; known: {', '.join(sorted(KINDS))}")
+    if KINDS[kind].prediction is None and "prediction" in doc:
+        raise InputError(f"{where}: kind {kind!r} takes no [prediction] (its prediction is fixed; "
+                         f"the generic kinds optimum, rate and value take one)")
     profile = doc.get("profile", "quick")
     if profile not in PROFILES:
         raise InputError(f"{where}: profile must be one of {', '.join(PROFILES)}")
@@ -335,10 +338,7 @@ def _check_prediction(doc: dict, kind, params: dict, where: str) -> dict:
     """The [prediction] table, checked against the kind's own table and then its cross-rules
     (`Kind.check_prediction`: InputError with the reason when the suite cannot decide it)."""
     raw = doc.get("prediction")
-    if kind.prediction is None:
-        if raw is not None:
-            raise InputError(f"{where}: kind {kind.name!r} takes no [prediction] (its prediction is fixed; "
-                             f"the generic kinds optimum, rate and value take one)")
+    if kind.prediction is None:  # a [prediction] there was refused earlier
         return {}
     if not isinstance(raw, dict):
         raise InputError(f"{where}: kind {kind.name!r} needs a [prediction] table")

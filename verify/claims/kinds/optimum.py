@@ -330,7 +330,7 @@ register(Kind(
     check=check,
     prediction={
         "structure": Param("str", "", choices=("",) + STRUCTURES, doc="the predicted structure of the optimum"),
-        "value": Param("num", "", doc="the predicted min L~ (a decimal string is read exactly)"),
+        "value": Param("num", "", lo=0, hi=1e300, doc="the predicted min L~ (a decimal string is read exactly)"),
         "rel_tol": Param("float", 0.0, lo=0, hi=1, doc="relative tolerance of the value"),
     },
     check_prediction=check_prediction,

@@ -189,9 +189,9 @@ register(Kind(
     params={
         "quantity": Param("str", choices=QUANTITIES, doc="what is predicted"),
         "activation": activation("relu"),
-        "q1": Param("num", "", doc="kernel: ||u||^2 (a decimal string is read exactly)"),
-        "q2": Param("num", "", doc="kernel: ||v||^2"),
-        "c": Param("num", "", doc="kernel: <u, v>"),
+        "q1": Param("num", "", lo=0, hi=1e300, doc="kernel: ||u||^2 (a decimal string is read exactly)"),
+        "q2": Param("num", "", lo=0, hi=1e300, doc="kernel: ||v||^2"),
+        "c": Param("num", "", lo=-1e300, hi=1e300, doc="kernel: <u, v>"),
         "d": Param("int", 0, lo=0, hi=DIM_MAX, doc="input dimension (loss, L_inf, L_tilde, S_inf)"),
         "N": Param("int", 0, lo=0, hi=LOSS_N_MAX, doc="loss: target width"),
         "xi": Param("str", "gaussian", choices=XI),
@@ -203,7 +203,7 @@ register(Kind(
     figures=("value", "relative_difference", "interval_width"),
     run=run,
     check=check,
-    prediction={"value": Param("num", doc="the predicted value (a decimal string is read exactly)"),
+    prediction={"value": Param("num", lo=-1e300, hi=1e300, doc="the predicted value (a decimal string is read exactly)"),
                 "rel_tol": Param("float", lo=0, hi=1.0, doc="relative tolerance of the prediction")},
     check_prediction=check_prediction,
 ))
