@@ -161,8 +161,32 @@ def decide(exp_iv, const_iv, pred: dict) -> str:
     return "verified" if all(v == "verified" for v in verdicts) else "inconclusive"
 
 
-def render(p: dict, pred: dict, m: dict, exp_iv, const_iv, status: str, retest: str | None) -> Finding:
+def _plot(p: dict, pred: dict, m: dict, exp_iv, ctx: Context) -> None:
+    """|quantity| against the variable on log-log axes, with the predicted and the fitted slopes
+    drawn through the largest point."""
+    from verify.claims.result import pyplot
+
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(6, 4))
+    x, y = m["x"], np.abs(m["y"])
+    if m["se"] is not None:
+        ax.errorbar(x, y, yerr=1.96 * m["se"], fmt="o", label=p["quantity"])
+    else:
+        ax.loglog(x, y, "o", label=p["quantity"])
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.loglog(x, y[-1] * (x / x[-1]) ** pred["exponent"], "--", label=f"predicted exponent {pred['exponent']:g}")
+    if exp_iv is not None:
+        ax.loglog(x, y[-1] * (x / x[-1]) ** exp_iv[0], "-", lw=1, label=f"fitted {exp_iv[0]:.4g} [{exp_iv[1]:.4g}, {exp_iv[2]:.4g}]")
+    ax.set(xlabel=VARIABLE[p["quantity"]], ylabel=f"|{p['quantity']}|")
+    ax.legend(fontsize=7)
+    ctx.save_figure(fig, "rate")
+
+
+def render(p: dict, pred: dict, m: dict, exp_iv, const_iv, status: str, retest: str | None, ctx: Context) -> Finding:
     var = VARIABLE[p["quantity"]]
+    if ctx.make_plots:
+        _plot(p, pred, m, exp_iv, ctx)
     rows = [[f"{x:g}", f"{y:.10g}", "" if m["se"] is None else f"{s:.2g}"]
             for x, y, s in zip(m["x"], m["y"], m["se"] if m["se"] is not None else m["y"])]
     band = f"[{pred['exponent'] - pred['tolerance']:g}, {pred['exponent'] + pred['tolerance']:g}]"
@@ -190,6 +214,7 @@ def render(p: dict, pred: dict, m: dict, exp_iv, const_iv, status: str, retest: 
         status=status, summary=summary, figures=figures, key_figure="exponent",
         columns=[var, p["quantity"], "standard error"], rows=rows, seeds=m.get("seeds", []),
         precision={"mpmath_dps": p["dps"]} if p["quantity"] == "meanfield-gap" else {}, notes=notes,
+        plots=list(ctx.plots),
     )
 
 
@@ -221,7 +246,7 @@ def run(claim, ctx: Context) -> Finding:
         retest = f"Retest on fresh targets (seeds + 10^6): {again}" + (f", exponent in [{e2[1]:.4g}, {e2[2]:.4g}]" if e2 else "")
         if again != "refuted":
             status = "inconclusive"
-    return render(p, pred, m, exp_iv, const_iv, status, retest)
+    return render(p, pred, m, exp_iv, const_iv, status, retest, ctx)
 
 
 def check(p: dict) -> None:
