@@ -341,7 +341,7 @@ def test_rate_of_the_finite_N_quantities(tmp_path, quantity, exponent, expected)
         assert any("Retest on fresh targets" in n and "refuted" in n for n in f.notes)
 
 
-@pytest.mark.parametrize("quantity", ["loss", "L_inf", "S_inf"])
+@pytest.mark.parametrize("quantity", ["loss", "L_inf", "S_inf", "bias-coefficient"])
 def test_value_of_network_quantities_against_the_float64_routes(tmp_path, quantity):
     """The value kind's mpmath routes against the independent float64 routes (blocked L_N; the
     float64 quadrature of L_inf and S_inf): the float value, predicted with rel_tol 1e-10, is verified."""
@@ -358,9 +358,26 @@ def test_value_of_network_quantities_against_the_float64_routes(tmp_path, quanti
         ref = loss(law.sample(N, seed), TwoLayerNetwork(b, V, "relu"))
     else:
         mf = mean_field_problem(d, 1.0, 1.0, abar=1.0, activation="relu")
-        ref = mf.L_inf(b, V) if quantity == "L_inf" else mf.S_inf()
+        ref = float({"L_inf": lambda: mf.L_inf(b, V), "S_inf": mf.S_inf, "bias-coefficient": mf.bias_coefficient}[quantity]())
     body = (f"[parameters]\nquantity = \"{quantity}\"\nd = {d}\nN = {N}\nseed = {seed}\n" + CFG
             + f"\n[prediction]\nvalue = \"{ref!r}\"\nrel_tol = 1e-10\n")
     f = run_claim(claim_file(tmp_path, body))
     assert f.status == "verified", f.summary
     assert f.figures["relative_difference"] < 1e-12
+
+
+def test_value_of_tau2_is_decided_within_its_float_accuracy(tmp_path):
+    """tau^2 is a float64 quadrature: predicted to 1e-6 it is verified, moved by 1e-3 refuted, and a
+    rel_tol below 1e-9 is refused at load."""
+    from verify.claims.kinds._common import compressed_for
+    from verify.model.fluctuations import tau2
+    from verify.model.meanfield import mean_field_problem
+
+    cfg = {"kind": "tilted-etf", "M": 3, "mu_norm": 1.0, "s": 1.0, "abar": 1.0, "activation": "relu", "name": "e"}
+    b, V = compressed_for(cfg, 16)
+    t = float(tau2(mean_field_problem(16, 1.0, 1.0, abar=1.0, activation="relu"), b, V).tau2)
+    body = "[parameters]\nquantity = \"tau2\"\nd = 16\n" + CFG + "\n[prediction]\nvalue = \"{v!r}\"\nrel_tol = {r}\n"
+    assert run_claim(claim_file(tmp_path, body.format(v=t, r=1e-6), cid="ok")).status == "verified"
+    assert run_claim(claim_file(tmp_path, body.format(v=t * (1 + 1e-3), r=1e-6), cid="moved")).status == "refuted"
+    with pytest.raises(InputError, match="rel_tol >= 1e-09"):
+        load_claim(claim_file(tmp_path, body.format(v=t, r=1e-12), cid="strict"))

@@ -8,7 +8,12 @@ Quantities (what the CLI computes):
              the config's compressed network (`verify loss`), every kernel in mpmath;
   L_inf      the mean-field loss (gaussian xi, `verify meanfield`) of the config at d, in mpmath;
   L_tilde    the simplified loss L~ of the config at d, in mpmath;
-  S_inf      the mean-field target term S_inf = E_w,w' k(w, w') at d, in mpmath.
+  S_inf      the mean-field target term S_inf = E_w,w' k(w, w') at d, in mpmath;
+  bias-coefficient  D - S_inf (E L_N - L_inf = (D - S_inf)/N; `verify meanfield`), in mpmath, for
+             positively homogeneous activations (D is then closed: E[a^2] k(1, 1, 1) E||w||^2k);
+  tau2       tau^2 of the config (`verify meanfield`; gaussian xi): a float64 quadrature, so its
+             interval is the value at twice the nodes widened by the change from the base rule and
+             the rule's interpolation error; rel_tol >= 1e-9 (refused below at load).
 The compressed network is a config as in the rate claims (`_common.compressed_for`: the best
 tilted ETF, or a seeded random one with its optimal b).
 
@@ -45,9 +50,10 @@ from verify.claims.kinds._common import (
 from verify.claims.kinds._prediction import as_mpf, band_verdict, fmt, relative_band
 from verify.claims.result import Context, Finding
 from verify.claims.schema import Param
-from verify.errors import InputError
+from verify.kernels import get_activation
 
-QUANTITIES = ("kernel", "loss", "L_inf", "L_tilde", "S_inf")
+QUANTITIES = ("kernel", "loss", "L_inf", "L_tilde", "S_inf", "bias-coefficient", "tau2")
+FLOAT_QUANTITY_REL_TOL = 1e-9  # the smallest rel_tol a float64 quadrature quantity (tau2) can decide
 LOSS_N_MAX = 200  # every kernel of L_N in mpmath: (N + M)^2 / 2 of them
 
 
@@ -79,6 +85,15 @@ def _evaluate(p: dict, cfg: dict | None, digits: int) -> tuple[mpmath.mpf, str]:
     mf = mean_field_problem(d, cfg["mu_norm"], cfg["s"], abar=cfg["abar"], var_a=cfg["var_a"], activation=cfg["activation"])
     if q == "S_inf":
         return mf.S_inf_mp(dps=digits), "mpmath quadrature"
+    if q == "bias-coefficient":
+        from verify.kernels import kernel_mp
+
+        with mpmath.workdps(digits + 10):
+            act = get_activation(cfg["activation"])
+            ea2 = as_mpf(num(cfg["abar"])) ** 2 + as_mpf(num(cfg["var_a"]))
+            Ew = (as_mpf(num(cfg["mu_norm"])) ** 2 + as_mpf(num(cfg["s"])) ** 2) if act.degree == 1 else 1
+            D = ea2 * kernel_mp(act, 1, 1, 1, digits + 10).value * Ew
+            return D - mf.S_inf_mp(dps=digits), "closed-form D, mpmath quadrature S_inf"
     b, V = compressed_for(cfg, d)
     return mf.L_inf_mp(b, V, dps=digits), "mpmath quadrature"
 
@@ -97,6 +112,18 @@ def measure(p: dict, ctx: Context, digits: int) -> tuple[mpmath.mpf, mpmath.mpf,
             lo, hi = ball_bounds(ball, bits)
             with mpmath.workdps(digits + 20):
                 return as_mpf(lo), as_mpf(hi), (as_mpf(lo) + as_mpf(hi)) / 2, f"arb enclosure ({bits} bits)"
+    if p["quantity"] == "tau2":
+        from verify.model.fluctuations import tau2
+        from verify.model.meanfield import mean_field_problem
+
+        b, V = compressed_for(cfg, p["d"])
+        mf = mean_field_problem(p["d"], cfg["mu_norm"], cfg["s"], abar=cfg["abar"], var_a=cfg["var_a"],
+                                activation=cfg["activation"])
+        t1, t2 = tau2(mf, b, V), tau2(mf, b, V, refine=2)
+        err = abs(t2.tau2 - t1.tau2) + t2.interpolation_error + 4 * 2.0**-52 * abs(t2.tau2)
+        with mpmath.workdps(digits + 20):
+            v = mpmath.mpf(t2.tau2)
+            return v - err, v + err, v, f"float64 quadrature ({t2.nodes} nodes), base vs twice the nodes"
     ctx.progress(f"{p['quantity']} at {digits} and {digits + 20} digits")
     v1, method = _evaluate(p, cfg, digits)
     v2, _ = _evaluate(p, cfg, digits + 20)
@@ -171,8 +198,13 @@ def check(p: dict) -> None:
     if q == "loss":
         need(p["N"] >= 1, "quantity loss needs N >= 1")
         need(p["N"] <= LOSS_N_MAX, f"quantity loss evaluates every kernel in mpmath: N <= {LOSS_N_MAX}")
-    if q in ("L_inf", "S_inf"):
+    if q in ("L_inf", "S_inf", "bias-coefficient", "tau2"):
         need(p["xi"] == "gaussian", f"{q} is computed for gaussian xi")
+    if q == "bias-coefficient":
+        need(get_activation(p["config"]["activation"]).degree in (0, 1),
+             "bias-coefficient is computed in mpmath for positively homogeneous activations (relu, leaky_relu, abs, step, sign)")
+    if q == "tau2":
+        need(get_activation(p["config"]["activation"]).k64 is not None, "tau2 needs a closed-form kernel")
 
 
 def check_prediction(p: dict, pred: dict) -> None:
@@ -180,6 +212,9 @@ def check_prediction(p: dict, pred: dict) -> None:
     need(num(pred["value"]) != 0 or pred["rel_tol"] == 0,
          "a relative tolerance around 0 is empty: predict a nonzero value")
     need(pred["rel_tol"] > 0, "rel_tol must be > 0 (an exact equality is not decidable numerically)")
+    if p["quantity"] == "tau2":
+        need(pred["rel_tol"] >= FLOAT_QUANTITY_REL_TOL,
+             f"tau2 is a float64 quadrature: rel_tol >= {FLOAT_QUANTITY_REL_TOL:g} (below that it cannot be decided)")
     need(pred["rel_tol"] >= Fraction(10) ** -(4 * p["dps"] - 5),
          f"rel_tol below 1e-{4 * p['dps'] - 5} cannot be resolved at up to {4 * p['dps']} digits; raise dps")
 
