@@ -348,11 +348,15 @@ def test_quadrature_broadcasts():
 # --------------------------------------------------------------------------------------------
 
 # Exact decimal strings: kernel_mp reads them as rationals, so all precisions see the same point.
+# erf and gelu are left out here: their trapezoidal rule grows with q and the digits (erf has its
+# own slow test below; gelu's closed form against quadrature at 25-40 digits is in
+# tests/test_closed_forms.py and tests/test_beyond.py).
+QUAD_CHECKED = [lbl for lbl in CLOSED if lbl not in ("erf", "gelu")]
 MP_TRIPLES = [("1", "2", "0.7"), ("0.5", "0.3", "-0.387298334620")]
 
 
 @pytest.mark.parametrize("dps", [15, 25, 40])
-@pytest.mark.parametrize("label", [lbl for lbl in CLOSED if lbl != "erf"])
+@pytest.mark.parametrize("label", QUAD_CHECKED)
 @pytest.mark.parametrize("triple", MP_TRIPLES)
 def test_mp_closed_form_has_asked_digits(label, dps, triple):
     """Closed form at dps vs an independent quadrature at dps + 20."""
@@ -386,7 +390,7 @@ def test_mp_tanh_has_asked_digits(dps):
 RHO_40 = ["-1", "-0.999999999999", "-0.3", "0.6", "0.999999999999", "1"]
 
 
-@pytest.mark.parametrize("label", [lbl for lbl in CLOSED if lbl != "erf"])
+@pytest.mark.parametrize("label", QUAD_CHECKED)
 @pytest.mark.parametrize("rho", RHO_40)
 def test_closed_form_matches_quadrature_at_40_digits(label, rho):
     q1, q2 = "1.5", "1.5"  # equal q: c = rho q1 is an exact rational, rho = +-1 included exactly
