@@ -8,7 +8,6 @@ HTML link resolved."""
 
 from __future__ import annotations
 
-import math
 import xml.etree.ElementTree as ET
 from fractions import Fraction
 from html.parser import HTMLParser

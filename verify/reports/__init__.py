@@ -83,7 +83,7 @@ def claim_markdown(rep: dict) -> str:
         f"- Formalization: {rep['formalization']}",
         f"- Kind: `{rep['kind']}`; profile: {rep['profile']}",
         f"- Method: {rep['method'].strip()}",
-        *([f"- Prediction: " + ", ".join(f"{k} = `{v}`" for k, v in rep["prediction"].items() if v not in ("", 0.0) or k == "exponent")]
+        *(["- Prediction: " + ", ".join(f"{k} = `{v}`" for k, v in rep["prediction"].items() if v not in ("", 0.0) or k == "exponent")]
           if rep.get("prediction") else []),
         "- Tolerances: " + ", ".join(f"{k} = {_fmt(v)}" for k, v in rep["tolerance"].items() if k != "source"),
         f"- Where the tolerances come from: {rep['tolerance'].get('source', '').strip()}",

@@ -51,7 +51,7 @@ from verify.claims.kinds._common import (
     positive,
     seed,
 )
-from verify.claims.kinds._prediction import as_mpf, band_verdict, fmt, relative_band
+from verify.claims.kinds._prediction import as_mpf, band_verdict, relative_band
 from verify.claims.result import Context, Finding
 from verify.claims.schema import Param
 from verify.errors import InputError

@@ -24,7 +24,6 @@ its band; both must be verified for verified; either refuted gives refuted.
 from __future__ import annotations
 
 import math
-from fractions import Fraction
 
 import numpy as np
 

@@ -37,15 +37,12 @@ from verify.claims.kinds._common import (
     DIM_MAX,
     SEED_MAX,
     XI,
-    abar,
     activation,
     check_config,
     compressed_for,
     dps,
     need,
-    nonnegative,
     num,
-    positive,
 )
 from verify.claims.kinds._prediction import as_mpf, band_verdict, fmt, relative_band
 from verify.claims.result import Context, Finding
