@@ -80,6 +80,7 @@ REFUSED = [
     ("value", KERNEL.format(act="relu", q1=1, q2=1, c=0, value="0.159", rel_tol=1e-200), "cannot be resolved"),
     ("value", KERNEL.format(act="relu", q1=1, q2=1, c=0, value="0.1x", rel_tol=1e-3), "value"),
     ("value", KERNEL.format(act="nope", q1=1, q2=1, c=0, value="0.159", rel_tol=1e-3), "activation"),
+    ("value", KERNEL.format(act="tanh", q1=100, q2=100, c=0, value="0.159", rel_tol=1e-3), "no closed form"),
     ("value", "[parameters]\nquantity = \"L_tilde\"\nd = 4\n\n[prediction]\nvalue = \"0.1\"\nrel_tol = 0.1\n", "config"),
     ("value", "[parameters]\nquantity = \"kernel\"\nq1 = \"1\"\nq2 = \"1\"\nc = \"0\"\n", "needs a [prediction] table"),
     ("optimum", "[parameters]\nM = 5\nd = 2\nmu_norm = 0.0\n\n[prediction]\nstructure = \"simplex\"\n", "needs M <= d + 1"),
@@ -388,3 +389,17 @@ def test_value_of_tau2_is_decided_within_its_float_accuracy(tmp_path):
     assert value_kind.decide(lo, hi, relative_band(Fraction(t) * (1 + Fraction(1, 1000)), 1e-6)) == "refuted"
     with pytest.raises(InputError, match="rel_tol >= 1e-09"):
         load_claim(claim_file(tmp_path, body.format(v=t, r=1e-12), cid="strict"))
+
+
+def test_value_of_a_quadrature_only_kernel(tmp_path):
+    """tanh has no closed form: the value kind decides from the mpmath quadrature at dps and
+    dps + 20 (widened by their difference); its 30-digit value, predicted to 1e-15, is verified."""
+    from verify.kernels import kernel_mp
+
+    with mpmath.workdps(40):
+        v = mpmath.nstr(kernel_mp("tanh", "0.25", "0.2", "-0.15", 30).value, 30)
+    body = KERNEL.format(act="tanh", q1="0.25", q2="0.2", c="-0.15", value=v, rel_tol=1e-15) + ""
+    body = body.replace('c = "-0.15"\n', 'c = "-0.15"\ndps = 20\n')
+    f = run_claim(claim_file(tmp_path, body))
+    assert f.status == "verified", f.summary
+    assert "20 vs 40 digits" in f.rows[0][-1]

@@ -52,6 +52,7 @@ from verify.kernels import get_activation
 QUANTITIES = ("kernel", "loss", "L_inf", "L_tilde", "S_inf", "bias-coefficient", "tau2")
 FLOAT_QUANTITY_REL_TOL = 1e-9  # the smallest rel_tol a float64 quadrature quantity (tau2) can decide
 LOSS_N_MAX = 200  # every kernel of L_N in mpmath: (N + M)^2 / 2 of them
+QUADRATURE_SECONDS_MAX = 120.0  # a quadrature-only kernel at the largest digits the verdict may need
 
 
 def _evaluate(p: dict, cfg: dict | None, digits: int) -> tuple[mpmath.mpf, str]:
@@ -188,6 +189,14 @@ def check(p: dict) -> None:
         q1, q2, c = (num(p[k]) for k in ("q1", "q2", "c"))
         need(q1 >= 0 and q2 >= 0, "q1 and q2 must be >= 0")
         need(c * c <= q1 * q2, "|c| must not exceed sqrt(q1 q2) (Cauchy-Schwarz)")
+        act = get_activation(p["activation"])
+        if act.k_mp is None:  # quadrature only: its cost grows with q and the digits
+            from verify.kernels.quadrature import quadrature_cost
+
+            n, seconds = quadrature_cost(act, q1, q2, 4 * p["dps"] + 20)
+            need(seconds <= QUADRATURE_SECONDS_MAX,
+                 f"{act.label} has no closed form: its quadrature at up to {4 * p['dps'] + 20} digits would take about "
+                 f"{seconds:.3g} s (limit {QUADRATURE_SECONDS_MAX:g} s); lower dps or q")
         return
     need(bool(p["config"]), f"quantity {q} needs a [parameters.config] table (the compressed network)")
     need(p["d"] >= 1, f"quantity {q} needs d >= 1")
