@@ -433,3 +433,17 @@ def test_negative_values_with_exponent_are_values_not_options(capsys, value):
     spaced = json.loads(capsys.readouterr()[0])
     assert main(["kernel", "gelu", "--q1", "1e4", "--q2", "1e4", f"--c={value}"]) == 0
     assert json.loads(capsys.readouterr()[0]) == spaced and spaced["c"] == value
+
+
+@pytest.mark.parametrize("q, c", [("1e12", "1e12"), ("1e12", "-1e12"), ("1e16", "-9999999999999999")])
+def test_kernel_gelu_at_huge_q_prints_resolved_digits(capsys, q, c):
+    """Issue 14: `verify kernel gelu` at q = 1e12 took minutes and then ran out of memory; the
+    closed form answers at once, and its 30 printed digits lie inside an enclosure that resolves
+    them (at rho = -1 the terms cancel by up to 1e24, so the ball precision is raised as needed)."""
+    assert main(["kernel", "gelu", "--q1", q, "--q2", q, "--c", c, "--dps", "30"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    lo, hi = (Fraction(parse_decimal(x)) for x in d["enclosure"])
+    v = Fraction(parse_decimal(d["value"]))
+    assert d["method"] == "closed-form"
+    assert lo - abs(v) / 10**29 <= v <= hi + abs(v) / 10**29
+    assert hi - lo <= abs(v) / 10**30
