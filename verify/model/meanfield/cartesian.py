@@ -17,7 +17,7 @@ import math
 
 import numpy as np
 
-from verify.model.meanfield.rules import GL_NODES, T64, TAIL64, chi2_log_growth, chi2_trap, gauss_trap, split_rule, trapezoid_h
+from verify.model.meanfield.rules import GL_NODES, T64, TAIL64, chi2_step, chi2_trap, gauss_trap, split_rule, trapezoid_h
 from verify.model.meanfield.smoothing import g_growth, make_g64
 
 
@@ -41,15 +41,37 @@ def eta_t(p) -> float:
     return math.sqrt(p.d / (4.0 * gam * p.s**2)) if gam > 0 else math.inf
 
 
+# The steps of the cartesian rules, shared by the float64 route here and the mpmath route
+# (`verify.model.meanfield.mp`), which differ only in T and in the arithmetic of the nodes.
+
+
+def s_cart_step(p, gam: float, strip: float, mun: float, T: float) -> float:
+    """The step in x of S_inf's rule: g(||mu|| x, .)^2 grows like exp(2 gam (||mu|| x)^2)."""
+    return trapezoid_h(lambda e: 0.5 * e * e + 2.0 * gam * (mun * e) ** 2, T,
+                       min(strip / mun if mun > 0 else math.inf, eta_t(p)))
+
+
+def x1_step(p, gam: float, strip: float, vn: float, m1: float, T: float) -> float:
+    """The step in x1 of C_inf's rule for smooth sigma: sigma(||v|| x1) g(m1 x1 + ..., .)."""
+    act = p.activation
+    sg, sstrip = float(act.growth), float(act.strip)
+    lg1 = lambda e: 0.5 * e * e + (sg * vn * vn + gam * m1 * m1) * e * e  # noqa: E731
+    eta1 = min(sstrip / vn if vn > 0 else math.inf, strip / abs(m1) if m1 != 0 else math.inf, eta_t(p))
+    return trapezoid_h(lg1, T, eta1)
+
+
+def x2_step(p, gam: float, strip: float, m2: float, T: float) -> float:
+    """The step in x2 of C_inf's rule (m2 > 0): g(... + m2 x2, .) grows like exp(gam (m2 x2)^2)."""
+    return trapezoid_h(lambda e: 0.5 * e * e + gam * (m2 * e) ** 2, T, min(strip / m2, eta_t(p)))
+
+
 def S_cart64(p) -> float:
     act, n, mun = p.activation, p.d - 1, p.mu_norm
     gam, strip = g_growth(act)
     if act.strip <= 0:
         gam = kinked_gamma(p, n)
-    lgR, etaR = chi2_log_growth(n)
-    R, wR = chi2_trap(n, p._refined(trapezoid_h(lgR, T64, etaR)), TAIL64)
-    hx = trapezoid_h(lambda e: 0.5 * e * e + 2.0 * gam * (mun * e) ** 2, T64, min(strip / mun if mun > 0 else math.inf, eta_t(p)))
-    x, wx = gauss_trap(p._refined(hx), TAIL64)
+    R, wR = chi2_trap(n, p._refined(chi2_step(n, T64)), TAIL64)
+    x, wx = gauss_trap(p._refined(s_cart_step(p, gam, strip, mun, T64)), TAIL64)
     t = p.s * np.sqrt((x[:, None] ** 2 + R[None, :]) / p.d)
     g = make_g64(act)
     G = g(mun * x[:, None], t)
@@ -64,26 +86,21 @@ def C_cart64(p, v: np.ndarray) -> float:
     kinked = act.strip <= 0
     if kinked:
         gam = kinked_gamma(p, n)
-    sg, sstrip = float(act.growth), float(act.strip)
     # x1: sigma(||v|| x1) times g(m1 x1 + ...)
     if kinked:
         a = max(abs(m1) * math.sqrt(2.0 * gam), 1.0)
         x1, w1 = split_rule(math.sqrt(2.0 * TAIL64) + 1.0, p._refined(1.0 / a), GL_NODES, lambda x: np.exp(-0.5 * x * x))
     else:
-        lg1 = lambda e: 0.5 * e * e + (sg * vn * vn + gam * m1 * m1) * e * e  # noqa: E731
-        eta1 = min(sstrip / vn if vn > 0 else math.inf, strip / abs(m1) if m1 != 0 else math.inf, eta_t(p))
-        x1, w1 = gauss_trap(p._refined(trapezoid_h(lg1, T64, eta1)), TAIL64)
+        x1, w1 = gauss_trap(p._refined(x1_step(p, gam, strip, vn, m1, T64)), TAIL64)
     sig = act.f(vn * x1)
     keep = sig != 0
     x1, w1, sig = x1[keep], w1[keep], sig[keep]
     if m2 == 0.0:
         x2, w2 = np.zeros(1), np.ones(1)
     else:
-        h2 = trapezoid_h(lambda e: 0.5 * e * e + gam * (m2 * e) ** 2, T64, min(strip / m2, eta_t(p)))
-        x2, w2 = gauss_trap(p._refined(h2), TAIL64)
+        x2, w2 = gauss_trap(p._refined(x2_step(p, gam, strip, m2, T64)), TAIL64)
     if n > 0:
-        lgR, etaR = chi2_log_growth(n)
-        R, wR = chi2_trap(n, p._refined(trapezoid_h(lgR, T64, etaR)), TAIL64)
+        R, wR = chi2_trap(n, p._refined(chi2_step(n, T64)), TAIL64)
     else:
         R, wR = np.zeros(1), np.ones(1)
     g = make_g64(act)

@@ -12,16 +12,15 @@ dps 30: S_inf 0.1-0.5 s; C_inf (sphere) 0.5-3 s for any d; polar C_inf ~1-6 s at
 
 from __future__ import annotations
 
-import math
 
 import mpmath
 import numpy as np
 
 from verify.errors import InputError
 from verify.kernels import kernel_mp
-from verify.model.meanfield.cartesian import eta_t, kinked_gamma
+from verify.model.meanfield.cartesian import kinked_gamma, s_cart_step, x1_step, x2_step
 from verify.model.meanfield.polar import dir_rule_choice, margins, q_hi
-from verify.model.meanfield.rules import GEGENBAUER_MAX_N, chi2_log_growth, gauss_nodes_for, sech_log_growth, trapezoid_h
+from verify.model.meanfield.rules import GEGENBAUER_MAX_N, chi2_step, gauss_nodes_for, sech_log_growth, trapezoid_h
 from verify.model.meanfield.rules_mp import (
     MP_GUARD,
     mp_chi2_trap,
@@ -128,8 +127,7 @@ def mp_dir_rule(p, n: int, a_g: float, power: float, a_s: float, T: float):
 
 
 def mp_q_rule(p, T: float):
-    lgQ, eQ = chi2_log_growth(p.d)
-    return mp_chi2_trap(p.d, p._refined(trapezoid_h(lgQ, T, eQ)), T + 3.0)
+    return mp_chi2_trap(p.d, p._refined(chi2_step(p.d, T)), T + 3.0)
 
 
 def S_polar_mp(p, dps: int):
@@ -189,10 +187,8 @@ def S_cart_mp(p, dps: int):
     if act.strip <= 0:
         gam = kinked_gamma(p, n)
     mf = float(mun)
-    lgR, etaR = chi2_log_growth(n)
-    R, wR = mp_chi2_trap(n, p._refined(trapezoid_h(lgR, T, etaR)), tail)
-    hx = trapezoid_h(lambda e: 0.5 * e * e + 2.0 * gam * (mf * e) ** 2, T, min(strip / mf if mf > 0 else math.inf, eta_t(p)))
-    x, wx = mp_gauss_trap(p._refined(hx), tail)
+    R, wR = mp_chi2_trap(n, p._refined(chi2_step(n, T)), tail)
+    x, wx = mp_gauss_trap(p._refined(s_cart_step(p, gam, strip, mf, T)), tail)
     g = make_g_mp(act, T)
     total = []
     for Rj, wj in zip(R, wR):
@@ -211,19 +207,14 @@ def C_cart_mp(p, v: np.ndarray, dps: int):
     gam, strip = g_growth(act)
     if act.strip <= 0:
         raise InputError("the mpmath cartesian route is for smooth activations; kinked ones use the sphere route")
-    sg, sstrip = float(act.growth), float(act.strip)
     fv, f1, f2 = float(vn), float(m1), float(m2)
-    lg1 = lambda e: 0.5 * e * e + (sg * fv * fv + gam * f1 * f1) * e * e  # noqa: E731
-    em1 = min(sstrip / fv if fv > 0 else math.inf, strip / abs(f1) if f1 != 0 else math.inf, eta_t(p))
-    x1, w1 = mp_gauss_trap(p._refined(trapezoid_h(lg1, T, em1)), tail)
+    x1, w1 = mp_gauss_trap(p._refined(x1_step(p, gam, strip, fv, f1, T)), tail)
     if m2 == 0:
         x2, w2 = [mpmath.mpf(0)], [mpmath.mpf(1)]
     else:
-        h2 = trapezoid_h(lambda e: 0.5 * e * e + gam * (f2 * e) ** 2, T, min(strip / f2, eta_t(p)))
-        x2, w2 = mp_gauss_trap(p._refined(h2), tail)
+        x2, w2 = mp_gauss_trap(p._refined(x2_step(p, gam, strip, f2, T)), tail)
     if n > 0:
-        lgR, etaR = chi2_log_growth(n)
-        R, wR = mp_chi2_trap(n, p._refined(trapezoid_h(lgR, T, etaR)), tail)
+        R, wR = mp_chi2_trap(n, p._refined(chi2_step(n, T)), tail)
     else:
         R, wR = [mpmath.mpf(0)], [mpmath.mpf(1)]
     g = make_g_mp(act, T)

@@ -20,7 +20,7 @@ from verify.model.meanfield.rules import (
     GEGENBAUER_MAX_N,
     T64,
     TAIL64,
-    chi2_log_growth,
+    chi2_step,
     chi2_trap,
     gauss_nodes_for,
     gegenbauer_rule64,
@@ -93,8 +93,7 @@ def S_polar64(p) -> float:
     act, d, tau, mun = p.activation, p.d, p.tau, p.mu_norm
     T, tail = margins(p, T64, TAIL64)
     th1, w1 = dir_rule64(p, d - 1, q_hi(p) * mun, 2.0, 0.0, T, tail)
-    lgQ, eQ = chi2_log_growth(d)
-    Q, wQ = chi2_trap(d, p._refined(trapezoid_h(lgQ, T, eQ)), tail)
+    Q, wQ = chi2_trap(d, p._refined(chi2_step(d, T)), tail)
     sq = np.sqrt(Q)
     G = make_g64(act)(mun * sq[:, None] * th1[None, :], tau * sq[:, None])
     return p.abar**2 * math.fsum(wQ * ((G * G) @ w1))
@@ -115,8 +114,7 @@ def C_polar64(p, v: np.ndarray) -> float:
         om, w2 = np.array([-1.0, 1.0]), np.array([0.5, 0.5])
     else:
         om, w2 = dir_rule64(p, d - 2, qhi * m2, 1.0, 0.0, T, tail)
-    lgQ, eQ = chi2_log_growth(d)
-    Q, wQ = chi2_trap(d, p._refined(trapezoid_h(lgQ, T, eQ)), tail)
+    Q, wQ = chi2_trap(d, p._refined(chi2_step(d, T)), tail)
     direction = m1 * th1[:, None] + m2 * c1[:, None] * om[None, :]
     acc = np.empty(Q.size)
     for k, q in enumerate(Q):

@@ -26,7 +26,7 @@ from verify.kernels import Activation, get_activation, kernel
 from verify.model.meanfield.cartesian import C_cart64, S_cart64
 from verify.model.meanfield import mp
 from verify.model.meanfield.polar import C_polar64, S_polar64
-from verify.model.meanfield.rules import T64, TAIL64, chi2_log_growth, chi2_trap, gauss_trap, trapezoid_h
+from verify.model.meanfield.rules import T64, TAIL64, chi2_step, chi2_trap, gauss_trap
 from verify.model.meanfield.smoothing import closed_kind
 from verify.model.meanfield.sphere import C_sphere64, S_sphere64
 
@@ -212,8 +212,7 @@ class MeanFieldProblem:
             k111 = float(kernel(act, 1.0, 1.0, 1.0))
             return ea2 * k111 * (1.0 if act.degree == 0 else self.mu_norm**2 + self.s**2)
         n, tau = self.d - 1, self.tau
-        lgR, etaR = chi2_log_growth(n)
-        R, wR = chi2_trap(n, self._refined(trapezoid_h(lgR, T64, etaR)), TAIL64)
+        R, wR = chi2_trap(n, self._refined(chi2_step(n, T64)), TAIL64)
         z, wz = gauss_trap(self._refined(0.25), TAIL64)
         q = (self.mu_norm + tau * z[:, None]) ** 2 + tau * tau * R[None, :]
         k = np.asarray(kernel(act, q, q, q), dtype=float)

@@ -138,6 +138,13 @@ def chi2_log_growth(n: int):
     return (lambda eta: -0.5 * n * np.log(np.cos(c * eta))), 0.5 * math.pi / c
 
 
+def chi2_step(n: int, T: float) -> float:
+    """The trapezoidal step of the chi^2_n rule for a discretization error exp(-T) (float64 and
+    mpmath rules alike: `chi2_trap`, `rules_mp.mp_chi2_trap`)."""
+    lgR, etaR = chi2_log_growth(n)
+    return trapezoid_h(lgR, T, etaR)
+
+
 def sech_log_growth(n: int, scale: float, power: float):
     """Growth of sech^n(u/sqrt n) G(scale tanh(u/sqrt n))^power on Im u = eta."""
     r = math.sqrt(n)
