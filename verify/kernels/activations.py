@@ -167,6 +167,13 @@ def _exact_param(key: str, name: str, value) -> Fraction:
 # --------------------------------------------------------------------------------------------
 
 
+def _scale_exponent64(q1, q2):
+    """e with max(q1, q2) in [2^e, 2^(e+1)) (0 where both are 0): 2^-e scales the pair exactly to
+    about 1 (the homogeneous forms scale both ways; erf and gelu only down, `_power_scale64`)."""
+    m = np.maximum(q1, q2)
+    return np.where(m > 0, np.frexp(m)[1] - 1, 0)
+
+
 def _prepare64(q1, q2, c):
     """(q1, q2, c, p, s) in float64 for the positively homogeneous forms (two-slope, step, sign).
 
@@ -174,17 +181,20 @@ def _prepare64(q1, q2, c):
     scaled back, so it neither underflows (q ~ 1e-200: q1 q2 would be 0) nor overflows (q ~ 1e200).
     """
     q1, q2, c = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (q1, q2, c)))
-    m = np.maximum(q1, q2)
-    e = np.where(m > 0, np.frexp(m)[1] - 1, 0)
+    e = _scale_exponent64(q1, q2)
     p = np.sqrt(q1) * np.sqrt(q2)
     s = np.ldexp(np.sqrt(det_gram(np.ldexp(q1, -e), np.ldexp(q2, -e), np.ldexp(c, -e))), e)
     return q1, q2, c, p, s
 
 
+def _det_mp(q1, q2, c):
+    """q1 q2 - c^2 in mpmath, formed exactly and rounded once, clipped at 0."""
+    return max(mpmath.fsub(mpmath.fmul(q1, q2, exact=True), mpmath.fmul(c, c, exact=True)), 0)
+
+
 def _prepare_mp(q1, q2, c):
     """(p, s) in mpmath, with q1 q2 - c^2 formed exactly and rounded once."""
-    d = mpmath.fsub(mpmath.fmul(q1, q2, exact=True), mpmath.fmul(c, c, exact=True))
-    return mpmath.sqrt(q1) * mpmath.sqrt(q2), mpmath.sqrt(max(d, 0))
+    return mpmath.sqrt(q1) * mpmath.sqrt(q2), mpmath.sqrt(_det_mp(q1, q2, c))
 
 
 def _prepare_arb(q1, q2, c):
@@ -383,8 +393,7 @@ def _sign_sym(q1, q2, c):
 
 def _power_scale64(q1, q2):
     """t = 2^-e, e >= 0 the least with max(q1, q2) t < 2: an exact scale that keeps q t <= 2."""
-    e = np.frexp(np.maximum(np.maximum(q1, q2), 1.0))[1] - 1
-    return np.ldexp(1.0, -np.maximum(e, 0))
+    return np.ldexp(1.0, -np.maximum(_scale_exponent64(q1, q2), 0))
 
 
 def _erf64(q1, q2, c):
@@ -398,8 +407,7 @@ def _erf64(q1, q2, c):
 
 
 def _erf_mp(q1, q2, c):
-    det = max(mpmath.fsub(mpmath.fmul(q1, q2, exact=True), mpmath.fmul(c, c, exact=True)), 0)
-    return 2 / mpmath.pi * mpmath.atan2(2 * c, mpmath.sqrt(1 + 2 * q1 + 2 * q2 + 4 * det))
+    return 2 / mpmath.pi * mpmath.atan2(2 * c, mpmath.sqrt(1 + 2 * q1 + 2 * q2 + 4 * _det_mp(q1, q2, c)))
 
 
 def _erf_arb(q1, q2, c):
@@ -474,8 +482,11 @@ def gelu_kernel64(q1, q2, c):
     return k[()] if k.ndim == 0 else k
 
 
-def _gelu_forms_mp(q1, q2, c, det):
-    """The two forms (A), (B) in mpmath: [(k, sum of |terms|), ...]; (B) only for c < 0."""
+def _gelu_form_mp(q1, q2, c):
+    """(k, sum of |terms|) of the form, (A) or (B), whose term sum is smaller, in mpmath (inputs
+    converted exactly); (B) applies for c < 0 only."""
+    q1, q2, c = (mpmath.mpf(v) for v in (q1, q2, c))
+    det = _det_mp(q1, q2, c)
     S1, S2 = 1 + q1, 1 + q2
     D = 1 + q1 + q2 + det
     sD = mpmath.sqrt(D)
@@ -487,22 +498,18 @@ def _gelu_forms_mp(q1, q2, c, det):
         b1 = _pg_mp(x, sD, -c, mpmath.sqrt(S1 * S2)) / (2 * mpmath.pi)
         b2 = (1 + (q2 + det) / S1 + (q1 + det) / S2) / sD / (2 * mpmath.pi)
         forms.append((b1 - b2, b1 + b2))
-    return forms
+    return min(forms, key=lambda f: f[1])
 
 
 def gelu_kernel_mp(q1, q2, c):
     """k_gelu(q1, q2, c) at the current mpmath precision (inputs converted exactly; the form of
     smaller term sum, so the working precision is not eaten by cancellation)."""
-    q1, q2, c = (mpmath.mpf(v) for v in (q1, q2, c))
-    det = max(mpmath.fsub(mpmath.fmul(q1, q2, exact=True), mpmath.fmul(c, c, exact=True)), 0)
-    return min(_gelu_forms_mp(q1, q2, c, det), key=lambda f: f[1])[0]
+    return _gelu_form_mp(q1, q2, c)[0]
 
 
 def _gelu_scale_mp(q1, q2, c):
     """Sigma for gelu: the smaller term sum of the forms (A), (B)."""
-    q1, q2, c = (mpmath.mpf(v) for v in (q1, q2, c))
-    det = max(mpmath.fsub(mpmath.fmul(q1, q2, exact=True), mpmath.fmul(c, c, exact=True)), 0)
-    return min(f[1] for f in _gelu_forms_mp(q1, q2, c, det))
+    return _gelu_form_mp(q1, q2, c)[1]
 
 
 def _gelu_arb(q1, q2, c):
