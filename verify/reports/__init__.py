@@ -62,10 +62,29 @@ def _md_table(columns, rows, limit=400) -> str:
     return "\n".join(out)
 
 
-def _fmt(v) -> str:
+def fmt_figure(v) -> str:
     if isinstance(v, float):
         return f"{v:.6g}"
     return str(v)
+
+
+# Shared by the Markdown here and the HTML of `verify.reports.html`, so the two say the same.
+STATUS_LEGEND = ("Statuses: verified (every check within tolerance), refuted (a failure that survived "
+                 "high-precision or fresh-sample re-evaluation), inconclusive, error (the checker failed).")
+
+
+def status_counts(reports: list[dict]) -> list[tuple[str, int]]:
+    """(status, number of reports), sorted by status."""
+    counts: dict[str, int] = {}
+    for r in reports:
+        counts[r["status"]] = counts.get(r["status"], 0) + 1
+    return sorted(counts.items())
+
+
+def prediction_items(rep: dict) -> list[tuple[str, object]]:
+    """The fields of a report's [prediction] that were stated (optional ones left empty are dropped;
+    an exponent of 0 is a prediction)."""
+    return [(k, v) for k, v in (rep.get("prediction") or {}).items() if v not in ("", 0.0) or k == "exponent"]
 
 
 def claim_markdown(rep: dict) -> str:
@@ -83,15 +102,14 @@ def claim_markdown(rep: dict) -> str:
         f"- Formalization: {rep['formalization']}",
         f"- Kind: `{rep['kind']}`; profile: {rep['profile']}",
         f"- Method: {rep['method'].strip()}",
-        *(["- Prediction: " + ", ".join(f"{k} = `{v}`" for k, v in rep["prediction"].items() if v not in ("", 0.0) or k == "exponent")]
-          if rep.get("prediction") else []),
-        "- Tolerances: " + ", ".join(f"{k} = {_fmt(v)}" for k, v in rep["tolerance"].items() if k != "source"),
+        *(["- Prediction: " + ", ".join(f"{k} = `{v}`" for k, v in prediction_items(rep))] if rep.get("prediction") else []),
+        "- Tolerances: " + ", ".join(f"{k} = {fmt_figure(v)}" for k, v in rep["tolerance"].items() if k != "source"),
         f"- Where the tolerances come from: {rep['tolerance'].get('source', '').strip()}",
         "",
         "## Figures",
         "",
         _md_table(["figure", "value", "tracked band"], [
-            [k, _fmt(v), rep["bands"].get(k, "")] for k, v in rep["figures"].items()
+            [k, fmt_figure(v), rep["bands"].get(k, "")] for k, v in rep["figures"].items()
         ]),
         "",
     ]
@@ -280,24 +298,20 @@ def write_index(out_dir: Path, reports: list[dict], profile: str, run_id: str = 
         value = r["figures"].get(key)
         duration = r["duration_s"]
         rows.append([f"[{r['id']}]({r['id']}.md)", f"**{r['status']}**", r["expected_status"],
-                     f"{key} = {_fmt(value)}", r["formalization"],
+                     f"{key} = {fmt_figure(value)}", r["formalization"],
                      f"{duration:.1f}" if isinstance(duration, (int, float)) else str(duration),
                      r.get("run_id") or "unknown", r.get("code_version") or "unknown"])
-    counts = {}
-    for r in reports:
-        counts[r["status"]] = counts.get(r["status"], 0) + 1
     this = sum(1 for r in reports if run_id and r.get("run_id") == run_id)
     text = "\n".join([
         "# Claim reports",
         "",
         f"Profile `{profile}`, written {now}" + (f" by run `{run_id}` ({this} reports written by it)" if run_id else "")
         + f". Every report in this folder ({len(reports)}): "
-        + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) + ".",
+        + ", ".join(f"{n} {s}" for s, n in status_counts(reports)) + ".",
         "",
         _md_table(["claim", "status", "expected", "key figure", "formalization", "seconds", "run", "code version"], rows),
         "",
-        "Statuses: verified (every check within tolerance), refuted (a failure that survived "
-        "high-precision or fresh-sample re-evaluation), inconclusive, error (the checker failed).",
+        STATUS_LEGEND,
         "",
     ])
     try:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from verify.errors import InputError
 from verify.io import atomic_write_bytes, atomic_write_text, read_regular, warn
+from verify.reports import STATUS_LEGEND, fmt_figure, prediction_items, status_counts, reports_on_disk
 
 STYLE = """body{font-family:system-ui,sans-serif;max-width:72em;margin:2em auto;padding:0 1em;color:#222}
 table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:.25em .5em;text-align:left;vertical-align:top}
@@ -45,10 +46,6 @@ def _page(title: str, body: str) -> str:
             f"<style>{STYLE}</style></head><body>\n{body}\n</body></html>\n")
 
 
-def _fmt(v) -> str:
-    return f"{v:.6g}" if isinstance(v, float) else str(v)
-
-
 def claim_page(rep: dict) -> str:
     parts = [
         '<p><a href="index.html">all claims</a></p>',
@@ -63,11 +60,10 @@ def claim_page(rep: dict) -> str:
         f"<li>Method: {_e(rep['method'].strip())}</li>",
     ]
     if rep.get("prediction"):
-        parts.append("<li>Prediction: " + ", ".join(f"{_e(k)} = <code>{_e(v)}</code>" for k, v in rep["prediction"].items()
-                                                    if v not in ("", 0.0) or k == "exponent") + "</li>")
+        parts.append("<li>Prediction: " + ", ".join(f"{_e(k)} = <code>{_e(v)}</code>" for k, v in prediction_items(rep)) + "</li>")
     parts.append(f"<li>Where the tolerances come from: {_e(rep['tolerance'].get('source', '').strip())}</li></ul>")
     parts += ["<h2 id=\"figures\">Figures</h2>",
-              _table(["figure", "value", "tracked band"], [[k, _fmt(v), rep["bands"].get(k, "")] for k, v in rep["figures"].items()])]
+              _table(["figure", "value", "tracked band"], [[k, fmt_figure(v), rep["bands"].get(k, "")] for k, v in rep["figures"].items()])]
     if rep.get("notes"):
         parts += ["<h2 id=\"notes\">Notes</h2>", "<ul>" + "".join(f"<li>{_e(n)}</li>" for n in rep["notes"]) + "</ul>"]
     for png in rep.get("plots", []):
@@ -88,28 +84,23 @@ def claim_page(rep: dict) -> str:
 
 
 def index_page(reports: list[dict]) -> str:
-    counts: dict[str, int] = {}
-    for r in reports:
-        counts[r["status"]] = counts.get(r["status"], 0) + 1
     rows = []
     for r in reports:
         key = r["key_figure"]
         rows.append(f"<tr><td><a href=\"{_e(r['id'])}.html\">{_e(r['id'])}</a></td><td>{badge(r['status'])}</td>"
-                    f"<td>{badge(r['expected_status'])}</td><td>{_e(key)} = {_e(_fmt(r['figures'].get(key)))}</td>"
+                    f"<td>{badge(r['expected_status'])}</td><td>{_e(key)} = {_e(fmt_figure(r['figures'].get(key)))}</td>"
                     f"<td>{_e(r['formalization'])}</td><td>{_e(r['title'])}</td></tr>")
     body = ("<h1>Claim reports</h1>"
-            f"<p>{len(reports)} reports: " + ", ".join(f"{n} {badge(s)}" for s, n in sorted(counts.items())) + "</p>"
+            f"<p>{len(reports)} reports: " + ", ".join(f"{n} {badge(s)}" for s, n in status_counts(reports)) + "</p>"
             "<table><thead><tr><th>claim</th><th>status</th><th>expected</th><th>key figure</th><th>formalization</th>"
             "<th>title</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
-            "<p>Statuses: verified (every check within tolerance), refuted (a failure that survived high-precision or "
-            "fresh-sample re-evaluation), inconclusive, error (the checker failed).</p>")
+            f"<p>{_e(STATUS_LEGEND)}</p>")
     return _page("Claim reports", body)
 
 
 def write_html(reports_dir: str | Path, out_dir: str | Path) -> list[str]:
     """Render every report in `reports_dir` into `out_dir`; returns the files written."""
     from verify.io import prepare_out_dir
-    from verify.reports import reports_on_disk
 
     src = Path(reports_dir)
     if not src.is_dir():
