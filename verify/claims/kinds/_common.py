@@ -145,6 +145,13 @@ def check_config(cfg: dict, d_min: int) -> None:
         need(k <= d_min, f"{where}: k = {k} exceeds the smallest d = {d_min}")
 
 
+def law_for(cfg: dict, d: int, xi: str = "gaussian", sparsity: float = 0.1) -> TargetLaw:
+    """The target law of a config in R^d: mu = mu_norm e_1 and its s, abar, var_a, activation;
+    xi (and p of sparse(p)) as given."""
+    return TargetLaw(d=d, mu=mu_along_e1(d, cfg["mu_norm"]), s=cfg["s"], abar=cfg["abar"], var_a=cfg["var_a"],
+                     xi=xi, sparsity=sparsity, activation=cfg["activation"])
+
+
 def compressed_for(cfg: dict, d: int) -> tuple[np.ndarray, np.ndarray]:
     """(b, V) of a config in R^d, the same network for every d (it lives in the first k coordinates).
 

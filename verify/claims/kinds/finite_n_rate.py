@@ -20,11 +20,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from verify.claims.kinds import Kind, register
-from verify.claims.kinds._common import CONFIG_FIELDS, DIM_MAX, TARGETS_MAX, XI, check_config, compressed_for, need
+from verify.claims.kinds._common import CONFIG_FIELDS, DIM_MAX, TARGETS_MAX, XI, check_config, compressed_for, law_for, need
 from verify.claims.kinds._common import seed as _seed
 from verify.claims.result import Context, Finding, pyplot
 from verify.claims.schema import Param
-from verify.model.networks import mu_along_e1
 from verify.numbers.stats import mean_interval, power_fit, simultaneous_z, variance_interval
 
 NS_MIN = 4  # the smallest width N
@@ -137,7 +136,6 @@ def _exact(cfg, d, b, V):
 
 
 def measure(p: dict, tol: dict, ctx: Context) -> Measured:
-    from verify.model.networks import TargetLaw
     from verify.model.simplified import simplified_problem
     from verify.numbers.stats import ks_normal
 
@@ -148,9 +146,7 @@ def measure(p: dict, tol: dict, ctx: Context) -> Measured:
     m = Measured(ds, Ns, simultaneous_z(tol["level"], m_intervals), m_intervals)
     for j, d in enumerate(ds):
         b, V = compressed_for(cfg, d)
-        mu = mu_along_e1(d, cfg["mu_norm"])
-        law = TargetLaw(d=d, mu=mu, s=cfg["s"], abar=cfg["abar"], var_a=cfg["var_a"], xi=xi,
-                        sparsity=p["sparsity"], activation=cfg["activation"])
+        law = law_for(cfg, d, xi, p["sparsity"])
         seeds = [p["seed"] + 100_000 * j + i for i in range(p["targets"])]
         m.all_seeds += [seeds[0], seeds[-1]]
         L_t = float(simplified_problem(d, cfg["mu_norm"], cfg["s"], abar=cfg["abar"], activation=cfg["activation"]).loss(b, V))
@@ -199,15 +195,12 @@ def decide(ok_bias: bool, ok_var: bool, ok_ks: bool, retest: list | None = None)
 
 def retest(p: dict, m: Measured, fails: list, gaussian: bool, ctx: Context) -> list:
     """Fresh targets (seed + 10^7) at the failing dimensions: per failure (d, N, what, ratio, fails again)."""
-    from verify.model.networks import TargetLaw
-
     cfg, ds, Ns, z = p["config"], m.ds, m.Ns, m.z
     out = []
     for d in sorted({f[0] for f in fails}):
         j = ds.index(d)
         b, V = compressed_for(cfg, d)
-        law = TargetLaw(d=d, mu=mu_along_e1(d, cfg["mu_norm"]), s=cfg["s"], abar=cfg["abar"], var_a=cfg["var_a"], xi=p["xi"],
-                        sparsity=p["sparsity"], activation=cfg["activation"])
+        law = law_for(cfg, d, p["xi"], p["sparsity"])
         exact = _exact(cfg, d, b, V) if gaussian else None
         seeds = [p["seed"] + 10**7 + 100_000 * j + i for i in range(p["targets"])]
         ctx.progress(f"re-test at d = {d} with fresh targets")

@@ -36,6 +36,7 @@ from verify.claims.kinds._common import (
     XI,
     check_config,
     compressed_for,
+    law_for,
     need,
 )
 from verify.claims.kinds._prediction import band_verdict
@@ -88,10 +89,10 @@ def measure_d(p: dict, ctx: Context) -> dict:
     from verify.model.fluctuations import tau2
 
     cfg, ds = p["config"], sorted(p["grid"])
-    ys, rel = [], 0.0
+    ys, rel, problems = [], 0.0, {}
     for d in ds:
         ctx.progress(f"{p['quantity']} at d = {d}")
-        b, V, mf, st = _config_problems(cfg, d)
+        b, V, mf, st = problems[d] = _config_problems(cfg, d)
         if p["quantity"] == "meanfield-gap":
             ys.append(mf.L_inf(b, V) - float(st.loss(b, V)))
         else:
@@ -101,7 +102,7 @@ def measure_d(p: dict, ctx: Context) -> dict:
     if p["quantity"] == "meanfield-gap":
         for d, y in list(zip(ds, ys))[-2:]:  # the largest d, re-evaluated in mpmath
             ctx.progress(f"mpmath re-evaluation at d = {d}")
-            b, V, mf, st = _config_problems(cfg, d)
+            b, V, mf, st = problems[d]
             hp = float(mf.L_inf_mp(b, V, dps=p["dps"]) - st.loss_mp(b, V, dps=p["dps"]))
             rel = max(rel, abs(hp - y) / abs(hp))
     return {"x": np.array(ds, float), "y": np.array(ys), "rel_err": rel, "se": None}
@@ -110,19 +111,18 @@ def measure_d(p: dict, ctx: Context) -> dict:
 def measure_N(p: dict, ctx: Context, seed_offset: int = 0) -> dict:
     """Mean of L_N - L_inf or Var(L_N) against N over `targets` draws, with standard errors."""
     from verify.claims.kinds.finite_n_rate import ensemble
-    from verify.model.networks import TargetLaw, mu_along_e1
 
     cfg, d, Ns = p["config"], p["d"], sorted(p["grid"])
-    law = TargetLaw(d=d, mu=mu_along_e1(d, cfg["mu_norm"]), s=cfg["s"], abar=cfg["abar"], var_a=cfg["var_a"],
-                    xi=p["xi"], activation=cfg["activation"])
+    law = law_for(cfg, d, p["xi"])
     b, V = compressed_for(cfg, d)
     seeds = [p["seed"] + seed_offset + i for i in range(p["targets"])]
     E = ensemble(law, b, V, Ns, seeds, progress=ctx.progress)
     L, T = E["L"], len(seeds)
     if p["quantity"] == "bias":
         if p["xi"] == "gaussian":
-            b_, V_, mf, _ = _config_problems(cfg, d)
-            dev = L - mf.L_inf(b_, V_)
+            from verify.model.meanfield import MeanFieldProblem
+
+            dev = L - MeanFieldProblem.from_target_law(law).L_inf(b, V)
         else:
             dev = L - E["L_inf_hat"][:, None]  # the draw's own unbiased L_inf estimate
         y, se = dev.mean(axis=0), dev.std(axis=0, ddof=1) / math.sqrt(T)

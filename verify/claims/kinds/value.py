@@ -41,6 +41,7 @@ from verify.claims.kinds._common import (
     check_config,
     compressed_for,
     dps,
+    law_for,
     need,
     num,
 )
@@ -55,32 +56,47 @@ LOSS_N_MAX = 200  # every kernel of L_N in mpmath: (N + M)^2 / 2 of them
 QUADRATURE_SECONDS_MAX = 120.0  # a quadrature-only kernel at the largest digits the verdict may need
 
 
-def _evaluate(p: dict, cfg: dict | None, digits: int) -> tuple[mpmath.mpf, str]:
+def prepare(p: dict) -> dict:
+    """What the quantity is evaluated on, built once per claim (the tilted ETF's 40-digit solve, the
+    target draw, the problems with their per-precision caches) and reused at every precision."""
+    q, cfg = p["quantity"], p.get("config") or None
+    if q == "kernel":
+        return {}
+    d = p["d"]
+    out = {}
+    if q in ("loss", "L_tilde", "L_inf", "tau2"):
+        out["bV"] = compressed_for(cfg, d)
+    if q == "loss":
+        out["target"] = law_for(cfg, d, p["xi"]).sample(p["N"], p["seed"])
+    if q == "L_tilde":
+        from verify.model.simplified import simplified_problem
+
+        out["st"] = simplified_problem(d, cfg["mu_norm"], cfg["s"], abar=cfg["abar"], activation=cfg["activation"])
+    if q in ("L_inf", "S_inf", "bias-coefficient", "tau2"):
+        from verify.model.meanfield import mean_field_problem
+
+        out["mf"] = mean_field_problem(d, cfg["mu_norm"], cfg["s"], abar=cfg["abar"], var_a=cfg["var_a"],
+                                       activation=cfg["activation"])
+    return out
+
+
+def _evaluate(p: dict, inputs: dict, digits: int) -> tuple[mpmath.mpf, str]:
     """The quantity at `digits` digits (mpmath) and the method used."""
-    q = p["quantity"]
+    q, cfg = p["quantity"], p.get("config") or None
     if q == "kernel":
         from verify.kernels import kernel_mp
 
         kv = kernel_mp(p["activation"], str(p["q1"]), str(p["q2"]), str(p["c"]), digits)
         return kv.value, kv.method
-    d = p["d"]
     if q == "loss":
         from verify.model import loss_mp
-        from verify.model.networks import TargetLaw, TwoLayerNetwork, mu_along_e1
+        from verify.model.networks import TwoLayerNetwork
 
-        law = TargetLaw(d=d, mu=mu_along_e1(d, cfg["mu_norm"]), s=cfg["s"], abar=cfg["abar"], var_a=cfg["var_a"],
-                        xi=p["xi"], activation=cfg["activation"])
-        b, V = compressed_for(cfg, d)
-        return loss_mp(law.sample(p["N"], p["seed"]), TwoLayerNetwork(b, V, cfg["activation"]), dps=digits), "mpmath"
+        b, V = inputs["bV"]
+        return loss_mp(inputs["target"], TwoLayerNetwork(b, V, cfg["activation"]), dps=digits), "mpmath"
     if q == "L_tilde":
-        from verify.model.simplified import simplified_problem
-
-        b, V = compressed_for(cfg, d)
-        st = simplified_problem(d, cfg["mu_norm"], cfg["s"], abar=cfg["abar"], activation=cfg["activation"])
-        return st.loss_mp(b, V, dps=digits), "mpmath (closed-form kernels)"
-    from verify.model.meanfield import mean_field_problem
-
-    mf = mean_field_problem(d, cfg["mu_norm"], cfg["s"], abar=cfg["abar"], var_a=cfg["var_a"], activation=cfg["activation"])
+        return inputs["st"].loss_mp(*inputs["bV"], dps=digits), "mpmath (closed-form kernels)"
+    mf = inputs["mf"]
     if q == "S_inf":
         return mf.S_inf_mp(dps=digits), "mpmath quadrature"
     if q == "bias-coefficient":
@@ -92,16 +108,17 @@ def _evaluate(p: dict, cfg: dict | None, digits: int) -> tuple[mpmath.mpf, str]:
             Ew = (as_mpf(num(cfg["mu_norm"])) ** 2 + as_mpf(num(cfg["s"])) ** 2) if act.degree == 1 else 1
             D = ea2 * kernel_mp(act, 1, 1, 1, digits + 10).value * Ew
             return D - mf.S_inf_mp(dps=digits), "closed-form D, mpmath quadrature S_inf"
-    b, V = compressed_for(cfg, d)
-    return mf.L_inf_mp(b, V, dps=digits), "mpmath quadrature"
+    return mf.L_inf_mp(*inputs["bV"], dps=digits), "mpmath quadrature"
 
 
-def measure(p: dict, ctx: Context, digits: int) -> tuple[mpmath.mpf, mpmath.mpf, mpmath.mpf, str]:
+def measure(p: dict, ctx: Context, digits: int, inputs: dict | None = None) -> tuple[mpmath.mpf, mpmath.mpf, mpmath.mpf, str]:
     """(lo, hi, value, method) of the quantity: rigorous for a closed-form kernel (arb), else the
-    value at digits + 20 widened by its difference from the value at `digits` (module docstring)."""
-    cfg = p.get("config") or None
+    value at digits + 20 widened by its difference from the value at `digits` (module docstring).
+    `inputs`: from `prepare` (built here when not given)."""
+    if inputs is None:
+        inputs = prepare(p)
     if p["quantity"] == "kernel":
-        from verify.kernels import get_activation, kernel_arb
+        from verify.kernels import kernel_arb
         from verify.numbers.precision import ball_bounds
 
         if get_activation(p["activation"]).k_arb is not None:
@@ -112,19 +129,16 @@ def measure(p: dict, ctx: Context, digits: int) -> tuple[mpmath.mpf, mpmath.mpf,
                 return as_mpf(lo), as_mpf(hi), (as_mpf(lo) + as_mpf(hi)) / 2, f"arb enclosure ({bits} bits)"
     if p["quantity"] == "tau2":
         from verify.model.fluctuations import tau2
-        from verify.model.meanfield import mean_field_problem
 
-        b, V = compressed_for(cfg, p["d"])
-        mf = mean_field_problem(p["d"], cfg["mu_norm"], cfg["s"], abar=cfg["abar"], var_a=cfg["var_a"],
-                                activation=cfg["activation"])
+        mf, (b, V) = inputs["mf"], inputs["bV"]
         t1, t2 = tau2(mf, b, V), tau2(mf, b, V, refine=2)
         err = abs(t2.tau2 - t1.tau2) + t2.interpolation_error + 4 * 2.0**-52 * abs(t2.tau2)
         with mpmath.workdps(digits + 20):
             v = mpmath.mpf(t2.tau2)
             return v - err, v + err, v, f"float64 quadrature ({t2.nodes} nodes), base vs twice the nodes"
     ctx.progress(f"{p['quantity']} at {digits} and {digits + 20} digits")
-    v1, method = _evaluate(p, cfg, digits)
-    v2, _ = _evaluate(p, cfg, digits + 20)
+    v1, method = _evaluate(p, inputs, digits)
+    v2, _ = _evaluate(p, inputs, digits + 20)
     with mpmath.workdps(digits + 20):
         err = abs(v2 - v1) + abs(v2) * mpmath.mpf(10) ** -digits
         return v2 - err, v2 + err, v2, f"{method}, {digits} vs {digits + 20} digits"
@@ -172,8 +186,9 @@ def run(claim, ctx: Context) -> Finding:
     p, pred = claim.parameters, claim.prediction
     band = relative_band(num(pred["value"]), pred["rel_tol"])
     digits = p["dps"]
+    inputs = prepare(p)
     while True:
-        lo, hi, value, method = measure(p, ctx, digits)
+        lo, hi, value, method = measure(p, ctx, digits, inputs)
         status = decide(lo, hi, band)
         if status != "inconclusive" or digits >= 4 * p["dps"]:
             break
