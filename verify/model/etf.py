@@ -119,13 +119,18 @@ def _simplex_coordinates(M: int) -> np.ndarray:
     return math.sqrt(M / (M - 1)) * H.T
 
 
-def _perp_basis(mu_hat: np.ndarray) -> np.ndarray:
-    """d x (d-1) orthonormal basis of mu_hat-perp: columns 2..d of a Householder reflection
-    (exactly e_2..e_d when mu_hat = e_1)."""
+def _perp_basis(mu_hat: np.ndarray, cols: int | None = None) -> np.ndarray:
+    """d x cols orthonormal basis of mu_hat-perp (cols <= d - 1, default d - 1): columns 2..cols+1
+    of the Householder reflection H = I - 2 v v^T / (v^T v), v = mu_hat + sign(mu_hat_1) e_1
+    (exactly e_2..e_(cols+1) when mu_hat = e_1). Only those columns are formed: O(d cols) memory,
+    so d = 1e5 costs 1e5 x cols numbers, not the 1e10 of the whole reflection."""
+    d = mu_hat.size
+    cols = d - 1 if cols is None else min(cols, d - 1)
     v = mu_hat.copy()
     v[0] += 1.0 if mu_hat[0] >= 0 else -1.0
-    H = np.eye(mu_hat.size) - (2.0 / (v @ v)) * np.outer(v, v)
-    return H[:, 1:]
+    H = -(2.0 / (v @ v)) * np.outer(v, v[1:cols + 1])
+    H[np.arange(1, cols + 1), np.arange(cols)] += 1.0
+    return H
 
 
 def tilted_etf(M: int, d: int, mu, alpha: float) -> np.ndarray:
@@ -158,7 +163,7 @@ def tilted_etf(M: int, d: int, mu, alpha: float) -> np.ndarray:
         return np.tile(a * mu_hat, (M, 1))
     if d < max(M, 2):
         raise InputError(f"the tilted simplex of M = {M} directions needs d >= {max(M, 2)}, got d = {d}")
-    P = _perp_basis(mu_hat)[:, : E.shape[1]]  # d x (M-1)
+    P = _perp_basis(mu_hat, E.shape[1])  # d x (M-1)
     return a * mu_hat[None, :] + math.sqrt((1.0 - a) * (1.0 + a)) * (E @ P.T)
 
 
