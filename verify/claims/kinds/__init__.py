@@ -50,6 +50,9 @@ from verify.claims.kinds import loss_vs_monte_carlo as _loss_vs_monte_carlo  # n
 from verify.claims.kinds import loss_vs_mpmath as _loss_vs_mpmath  # noqa: E402,F401
 from verify.claims.kinds import meanfield_rate_d as _meanfield_rate_d  # noqa: E402,F401
 from verify.claims.kinds import tau2_rate_d as _tau2_rate_d  # noqa: E402,F401
+from verify.claims.kinds import sharp_constant_meanfield as _sharp_constant_meanfield  # noqa: E402,F401
+from verify.claims.kinds import sharp_constant_tau2 as _sharp_constant_tau2  # noqa: E402,F401
+from verify.claims.kinds import sharp_constant_universality as _sharp_constant_universality  # noqa: E402,F401
 from verify.claims.kinds import finite_n_rate as _finite_n_rate  # noqa: E402,F401
 from verify.claims.kinds import optimization_gap as _optimization_gap  # noqa: E402,F401
 from verify.claims.kinds import mu0_simplex_certified as _mu0_simplex_certified  # noqa: E402,F401

@@ -217,3 +217,22 @@ def check_rate_grid(params: dict, kind: str) -> None:
     above = sum(d >= params["fit_dmin"] for d in ds)
     need(above >= C1_MIN_POINTS, f"{kind} needs at least {C1_MIN_POINTS} dimensions d >= fit_dmin = "
          f"{params['fit_dmin']}, got {above} (an empty or too small grid is no evidence)")
+
+
+def derived_constants(cfg: dict, xi: str = "gaussian", sparsity: float = 0.1, dps: int = 30):
+    """The sharp constants (c1, c1_kappa4, tau2_leading; `verify.model.sharp`) of a config's network,
+    which lives in the first k coordinates and so has the same constants in every d."""
+    from verify.model.sharp import sharp_constants
+
+    d = max(cfg["k"] or cfg["M"] + 1, cfg["M"] + 1)
+    b, V = compressed_for(cfg, d)
+    return sharp_constants(cfg["activation"], mu_along_e1(d, cfg["mu_norm"]), cfg["s"], b, V, abar=cfg["abar"],
+                           var_a=cfg["var_a"], xi=xi, sparsity=sparsity, dps=dps)
+
+
+def check_sharp_config(cfg: dict, where: str) -> None:
+    """A config whose sharp constants exist: closed-form smoothing of sigma (and kernel, for tau2)."""
+    from verify.model.sharp import supports
+
+    need(supports(cfg["activation"]), f"{where}: config {cfg['name']}: the sharp constants need a closed-form "
+         f"gaussian smoothing of sigma ({cfg['activation']} has none)")
