@@ -313,7 +313,7 @@ def test_tau2_claim_refuted_with_a_wrong_fluctuation_factor(tmp_path, monkeypatc
 
 def test_universality_claim_refuted_with_a_wrong_edgeworth_factor(tmp_path, monkeypatch):
     assert _run(tmp_path, "sharp-constant-universality", UNIVERSALITY).status == "verified"
-    _plant(monkeypatch, wk=sp.Rational(1, 8))  # the E sum x_i^4 = 3 d factor dropped (3/24 -> 1/24, doubled)
+    _plant(monkeypatch, wk=sp.Rational(1, 8))  # the factor 2 of the cross term 2 (f_inf - f~)(f~ - g) dropped: c_kappa halved
     f = _run(tmp_path, "sharp-constant-universality", UNIVERSALITY)
     assert f.status == "refuted"
 

@@ -123,7 +123,8 @@ def cmd_run(args) -> int:
         raise InputError("no claims to run: the selection is empty"
                          + ("" if args.paths else f" for profile {args.profile!r}"))
     try:
-        reports = run_claims(claims, args.out, reuse=not args.no_cache, profile=args.profile)
+        reports = run_claims(claims, args.out, reuse=not args.no_cache, profile=args.profile, workers=args.workers,
+                             scheduler=args.scheduler)
     except WriteError as e:  # a full disk or a permission: not the claims' fault, and nothing good is lost
         print(f"verify: error: {e}", file=sys.stderr)
         return 1
@@ -150,7 +151,8 @@ def cmd_check(args) -> int:
         raise InputError(f"nothing to check: {'no claim files found' if not given else 'only full-profile claims given'}"
                          " (verify check runs quick claims; use verify run --profile full for the others)")
     junit = _junit_path(args.junit) if args.junit is not None else None
-    reports = run_claims(claims, Path(args.out or "."), reuse=False, make_plots=False, write=False)
+    reports = run_claims(claims, Path(args.out or "."), reuse=False, make_plots=False, write=False, workers=args.workers,
+                         scheduler=args.scheduler)
     moved = compare(claims, reports)
     if junit is not None:
         from verify.reports.junit import write_junit
@@ -168,6 +170,24 @@ def cmd_check(args) -> int:
         return 1
     print(f"\nall {len(claims)} quick claims hold their expected status and tracked bands")
     return 0
+
+
+WORKERS_MAX = 1024
+
+
+def _scheduler_arg(text: str) -> str:
+    """--scheduler ADDRESS: a dask scheduler address such as tcp://HOST:PORT."""
+    if not re.fullmatch(r"(tcp|tls|inproc|ucx)://[^\s/]+(:\d{1,5})?", text.strip()):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a dask scheduler address (tcp://HOST:PORT)")
+    return text.strip()
+
+
+def _parallel_args(sub) -> None:
+    sub.add_argument("--workers", type=_int_arg("--workers", 1, WORKERS_MAX), default=1,
+                     help="claims run as tasks on a local dask cluster of this many processes (default 1: one "
+                          "after another in this process, no dask); results do not depend on it")
+    sub.add_argument("--scheduler", type=_scheduler_arg, metavar="ADDRESS",
+                     help="run the claims on an existing dask cluster (tcp://HOST:PORT) instead")
 
 
 def _junit_path(value: str) -> Path:
@@ -456,12 +476,14 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--profile", choices=("quick", "full"), default="quick", help="quick (default) or full claims")
     r.add_argument("--no-cache", action="store_true",
                    help="re-run claims even if unchanged, ignoring saved partial results (a fresh computation)")
+    _parallel_args(r)
     r.set_defaults(func=cmd_run)
 
     c = sub.add_parser("check", help="re-run the quick claims; exit 1 if any moved")
     c.add_argument("paths", nargs="*")
     c.add_argument("--out", default="reports", help="(accepted for symmetry with run; check writes no report)")
     c.add_argument("--junit", metavar="FILE", help="also write the result as JUnit XML (one test case per claim)")
+    _parallel_args(c)
     c.set_defaults(func=cmd_check)
 
     h = sub.add_parser("report", help="render a report folder as static HTML")

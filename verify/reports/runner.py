@@ -132,69 +132,125 @@ def new_run_id() -> str:
 
 
 def run_claims(claims: list[Claim], out_dir: Path, *, reuse: bool = True, make_plots: bool = True,
-               write: bool = True, profile: str = "quick", quiet: bool = False) -> list[dict]:
+               write: bool = True, profile: str = "quick", quiet: bool = False, workers: int = 1,
+               scheduler: str | None = None) -> list[dict]:
     """Check every claim (reusing unchanged results), write reports, return the report dicts.
 
     With `write`, the folder is checked writable and locked (`.lock`) before any work; each claim's
     files are published together as it finishes (`write_claim_report`), and `index.md` is rebuilt
     from every report in the folder. A failure to write is a `WriteError`: the run stops and the
-    previous files are kept. `reuse=False` recomputes everything, ignoring saved partial results."""
+    previous files are kept. `reuse=False` recomputes everything, ignoring saved partial results.
+
+    workers = 1 and no scheduler: one claim after another in this process. Otherwise every claim
+    to compute is one task on dask.distributed (`verify.reports.parallel`): a local cluster of
+    `workers` processes, or the cluster at `scheduler`; reports are published here as tasks finish,
+    and the returned list keeps the claims' order. A claim's result does not depend on where it ran
+    (its seeds are in its parameters; BLAS runs one thread per worker)."""
     if not claims:
         raise InputError("no claims to run (the selection is empty)")
+    if workers < 1:
+        raise InputError(f"--workers must be >= 1, got {workers}")
     check_ids(claims)
+    opts = dict(reuse=reuse, profile=profile, quiet=quiet, workers=workers, scheduler=scheduler)
     if not write:
-        return _run(claims, out_dir, None, reuse=reuse, make_plots=False, write=False, profile=profile, quiet=quiet)
+        return _run(claims, out_dir, None, make_plots=False, write=False, **opts)
     out_dir = prepare_out_dir(out_dir)  # refuses an empty path, a file, an unwritable folder
     with DirLock(out_dir, warn):
         clean_staging(out_dir, warn)
         try:
-            return _run(claims, out_dir, new_run_id(), reuse=reuse, make_plots=make_plots, write=True,
-                        profile=profile, quiet=quiet)
+            return _run(claims, out_dir, new_run_id(), make_plots=make_plots, write=True, **opts)
         finally:
             clean_staging(out_dir, warn, remove=True)
 
 
-def _run(claims, out_dir, run_id, *, reuse, make_plots, write, profile, quiet) -> list[dict]:
+def compute(claim: Claim, out_dir, staging, *, make_plots: bool, write: bool, resume_key: str, reuse: bool,
+            head: str, quiet: bool, one_thread: bool = False) -> tuple[Finding, float]:
+    """Run one claim's checker with its Context (in this process or in a worker process)."""
+    log = (lambda m: None) if quiet else _log
+    ctx = Context(claim.id, out_dir if write else None, make_plots and write, progress=lambda m: log(f"{head}:   {m}"),
+                  resume_key=resume_key, resume=reuse, fig_dir=staging, warn=warn)
+    if not one_thread:
+        return check_one(claim, ctx)
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1):  # a worker's share of the cores: no BLAS oversubscription
+        return check_one(claim, ctx)
+
+
+def _run(claims, out_dir, run_id, *, reuse, make_plots, write, profile, quiet, workers=1, scheduler=None) -> list[dict]:
     out_dir = Path(out_dir) if out_dir is not None else None
     version = code_version()
     env = environment()
-    reports = []
     log = (lambda m: None) if quiet else _log
+    reports: list[dict | None] = [None] * len(claims)
     published = 0
+    heads = [f"[{i}/{len(claims)}] {c.id}" for i, c in enumerate(claims, 1)]
+    todo = []
+    for i, claim in enumerate(claims):
+        rep = _cached(out_dir, claim, version, lambda m, h=heads[i]: log(f"{h}: {m}")) if (reuse and write) else None
+        if rep is not None:
+            log(f"{heads[i]}: {rep['status']} (unchanged, reused)")
+            reports[i] = rep
+        else:
+            todo.append(i)
+
+    def publish(i: int, finding: Finding, duration: float, staging) -> None:
+        nonlocal published
+        claim = claims[i]
+        try:
+            rep = _report(claim, finding, duration, env, version)
+            if write:
+                rep["run_id"] = run_id
+                write_claim_report(out_dir, rep, staging, warn)
+                published += 1
+            if finding.status != "error":  # partial results are dropped only once the report is published
+                Context(claim.id, out_dir if write else None, resume_key=f"{claim.sha256}:{version}", warn=warn).clear_partial()
+        except WriteError as e:
+            raise WriteError(f"{claim.id}: {e}; the run stopped, and the previous report files in "
+                             f"{out_dir} are kept") from e
+        log(f"{heads[i]}: {finding.status} in {duration:.1f} s. {finding.summary}")
+        reports[i] = rep
+
+    def task_args(i: int, staging) -> tuple:
+        claim = claims[i]
+        return (claim, out_dir, staging), dict(make_plots=make_plots, write=write, resume_key=f"{claim.sha256}:{version}",
+                                               reuse=reuse, head=heads[i], quiet=quiet)
+
     try:
-        for i, claim in enumerate(claims, 1):
-            head = f"[{i}/{len(claims)}] {claim.id}"
-            rep = _cached(out_dir, claim, version, lambda m, h=head: log(f"{h}: {m}")) if (reuse and write) else None
-            if rep is not None:
-                log(f"{head}: {rep['status']} (unchanged, reused)")
-                reports.append(rep)
-                continue
-            log(f"{head}: running ({claim.kind})")
-            staging = new_staging(out_dir, claim.id, warn) if write else None
+        if workers == 1 and scheduler is None:
+            for i in todo:
+                log(f"{heads[i]}: running ({claims[i].kind})")
+                staging = new_staging(out_dir, claims[i].id, warn) if write else None
+                try:
+                    args, kw = task_args(i, staging)
+                    try:
+                        finding, duration = compute(*args, **kw)
+                    except WriteError as e:
+                        raise WriteError(f"{claims[i].id}: {e}; the run stopped, and the previous report files in "
+                                         f"{out_dir} are kept") from e
+                    publish(i, finding, duration, staging)
+                finally:
+                    if staging is not None:
+                        remove_tree(staging)
+        elif todo:
+            from verify.reports.parallel import run_tasks
+
+            stagings = {i: new_staging(out_dir, claims[i].id, warn) if write else None for i in todo}
             try:
-                ctx = Context(claim.id, out_dir if write else None, make_plots and write,
-                              progress=lambda m, h=head: log(f"{h}:   {m}"), resume_key=f"{claim.sha256}:{version}",
-                              resume=reuse, fig_dir=staging, warn=warn)
-                finding, duration = check_one(claim, ctx)
-                rep = _report(claim, finding, duration, env, version)
-                if write:
-                    rep["run_id"] = run_id
-                    write_claim_report(out_dir, rep, staging, warn)
-                    published += 1
-                if finding.status != "error":
-                    ctx.clear_partial()  # only once the report is published
-            except WriteError as e:
-                raise WriteError(f"{claim.id}: {e}; the run stopped, and the previous report files in "
-                                 f"{out_dir} are kept") from e
+                calls = {i: task_args(i, stagings[i]) for i in todo}
+                for i in todo:
+                    log(f"{heads[i]}: submitted ({claims[i].kind})")
+                for i, (finding, duration) in run_tasks(compute, calls, workers=workers, scheduler=scheduler, log=log):
+                    publish(i, finding, duration, stagings[i])
             finally:
-                if staging is not None:
-                    remove_tree(staging)
-            log(f"{head}: {finding.status} in {duration:.1f} s. {finding.summary}")
-            reports.append(rep)
+                for st in stagings.values():
+                    if st is not None:
+                        remove_tree(st)
     except WriteError:
+        done = [r for r in reports if r is not None]
         if write and published:  # keep the index in step with the reports this run did publish (best effort)
             try:
-                write_index(out_dir, reports, profile, run_id, warn)
+                write_index(out_dir, done, profile, run_id, warn)
             except (WriteError, OSError):
                 pass
         raise

@@ -1,0 +1,85 @@
+"""Claims as dask tasks (`verify run --workers N`, `--scheduler ADDRESS`; verify.reports.parallel):
+the reports are the same whatever runs them, a cluster started with the `dask` command line is
+usable, and bad requests are refused in one line."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from verify.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+FAST = [str(ROOT / "conjectures" / f) for f in ("loss-vs-mpmath.toml", "predict-pentagon.toml", "symbolic-relu.toml")]
+
+
+def _reports(folder: Path) -> dict:
+    out = {}
+    for p in sorted(folder.glob("*.json")):
+        r = json.loads(p.read_text())
+        out[r["id"]] = (r["status"], r["figures"], r["rows"])
+    return out
+
+
+def test_two_workers_give_the_reports_of_one(tmp_path, capsys):
+    """Bit-identical figures and tables: each claim's seeds are in its parameters."""
+    assert main(["run", *FAST, "--out", str(tmp_path / "one"), "--no-cache"]) == 0
+    assert main(["run", *FAST, "--out", str(tmp_path / "two"), "--no-cache", "--workers", "2"]) == 0
+    capsys.readouterr()
+    one, two = _reports(tmp_path / "one"), _reports(tmp_path / "two")
+    assert set(one) == {"loss-vs-mpmath", "predict-pentagon", "symbolic-relu"}
+    assert one == two
+    assert (tmp_path / "two" / "index.md").is_file()
+    # check with workers: the same verdicts, in the claims' order
+    assert main(["check", *FAST, "--workers", "2"]) == 0
+    out = capsys.readouterr().out
+    assert out.index("loss-vs-mpmath") < out.index("predict-pentagon") < out.index("symbolic-relu")
+
+
+def _dask_cli():
+    exe = shutil.which("dask", path=os.path.dirname(sys.executable)) or shutil.which("dask")
+    if exe is None:
+        pytest.fail("the dask command line (a dependency of the project) is not installed")
+    return exe
+
+
+def test_an_existing_cluster_started_with_the_dask_command_line(tmp_path, capsys):
+    dask = _dask_cli()
+    sf = tmp_path / "scheduler.json"
+    procs = [subprocess.Popen([dask, "scheduler", "--scheduler-file", str(sf), "--dashboard-address", ":0", "--host", "127.0.0.1",
+                               "--port", "0"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+    try:
+        for _ in range(200):
+            if sf.exists() and sf.stat().st_size > 0:
+                break
+            time.sleep(0.1)
+        address = json.loads(sf.read_text())["address"]
+        procs.append(subprocess.Popen([dask, "worker", "--scheduler-file", str(sf), "--nworkers", "2", "--nthreads", "1",
+                                       "--no-dashboard"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        assert main(["run", *FAST[1:], "--out", str(tmp_path / "remote"), "--no-cache", "--scheduler", address]) == 0
+        assert main(["run", *FAST[1:], "--out", str(tmp_path / "local"), "--no-cache"]) == 0
+        capsys.readouterr()
+        assert _reports(tmp_path / "remote") == _reports(tmp_path / "local")
+    finally:
+        for p in procs[::-1]:
+            p.terminate()
+        for p in procs:
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+
+@pytest.mark.parametrize("argv", [["--workers", "0"], ["--workers", "x"], ["--scheduler", "not an address"],
+                                  ["--scheduler", "http://host:1"]])
+def test_bad_parallel_requests_are_one_line_errors(tmp_path, capsys, argv):
+    rc = main(["run", FAST[1], "--out", str(tmp_path / "r"), *argv])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.count("\n") == 1 and "Traceback" not in err, err

@@ -1,0 +1,55 @@
+"""Claims as tasks on dask.distributed (`verify run --workers N`, `--scheduler ADDRESS`).
+
+A local cluster of N worker processes (one thread each, BLAS limited to one thread inside the task)
+or an existing cluster given by its scheduler address. Each claim to compute is one task, the
+runner's `compute(claim, ...)`; results come back as they finish and the caller publishes them, so
+an interrupted run keeps every report already published and a rerun resumes from them. Dask retries
+a task whose worker died (`retries`), so a lost worker costs that claim's time, never its result.
+Worker processes print the claims' progress lines on their own stderr, which a local cluster shares
+with this process.
+
+References: dask.distributed `LocalCluster`, `Client.submit`, `as_completed`
+(https://distributed.dask.org/en/stable/api.html).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from verify.errors import InputError
+
+RETRIES = 2  # a task whose worker dies is re-run on another worker up to this many times
+
+
+def _client(workers: int, scheduler: str | None):
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError as e:  # pragma: no cover - a dependency of the project
+        raise InputError(f"--workers / --scheduler need dask.distributed ({e}); install the project with pip install -e .") from e
+    if scheduler is not None:
+        try:
+            return Client(scheduler, timeout="20s"), None
+        except (OSError, TimeoutError) as e:
+            raise InputError(f"cannot reach the dask scheduler at {scheduler!r}: {e}") from e
+    # ":0": the scheduler's HTTP server on a free port (the default 8787 collides with any other cluster)
+    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0", scheduler_port=0,
+                           memory_limit=0, silence_logs=logging.ERROR)
+    return Client(cluster), cluster
+
+
+def run_tasks(fn, calls: dict, *, workers: int, scheduler: str | None, log=lambda m: None):
+    """Yield (key, fn(*args, **kwargs, one_thread=True)) for calls = {key: (args, kwargs)} as they finish."""
+    from distributed import as_completed
+
+    client, cluster = _client(workers, scheduler)
+    try:
+        where = scheduler or f"a local cluster of {workers} processes"
+        log(f"dask: {len(calls)} claims on {where}")
+        futures = {client.submit(fn, *args, **kwargs, one_thread=True, pure=False, retries=RETRIES): key
+                   for key, (args, kwargs) in calls.items()}
+        for fut in as_completed(list(futures)):
+            yield futures[fut], fut.result()
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
