@@ -1,6 +1,6 @@
 """Claims as tasks on dask.distributed (`verify run --workers N`, `--scheduler ADDRESS`).
 
-A local cluster of N worker processes (one thread each, BLAS limited to one thread inside the task)
+A local cluster of N worker processes (one thread each; the runner's `compute` runs BLAS on one thread)
 or an existing cluster given by its scheduler address. Each claim to compute is one task, the
 runner's `compute(claim, ...)`; results come back as they finish and the caller publishes them, so
 an interrupted run keeps every report already published and a rerun resumes from them. Dask retries
@@ -38,15 +38,17 @@ def _client(workers: int, scheduler: str | None):
 
 
 def run_tasks(fn, calls: dict, *, workers: int, scheduler: str | None, log=lambda m: None):
-    """Yield (key, fn(*args, **kwargs, one_thread=True)) for calls = {key: (args, kwargs)} as they finish."""
+    """Yield (key, fn(*args, **kwargs)) for calls = {key: (args, kwargs)} as they finish; the tasks
+    start in the order of `calls` (dask priorities: the first has the highest)."""
     from distributed import as_completed
 
     client, cluster = _client(workers, scheduler)
     try:
         where = scheduler or f"a local cluster of {workers} processes"
         log(f"dask: {len(calls)} claims on {where}")
-        futures = {client.submit(fn, *args, **kwargs, one_thread=True, pure=False, retries=RETRIES): key
-                   for key, (args, kwargs) in calls.items()}
+        n = len(calls)
+        futures = {client.submit(fn, *args, **kwargs, pure=False, retries=RETRIES, priority=n - rank): key
+                   for rank, (key, (args, kwargs)) in enumerate(calls.items())}
         for fut in as_completed(list(futures)):
             yield futures[fut], fut.result()
     finally:
