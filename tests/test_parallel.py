@@ -31,9 +31,9 @@ def _reports(folder: Path) -> dict:
 def _blas_claim(tmp_path) -> str:
     """A small U-statistic claim: its figures come from BLAS products whose summation order depended
     on the BLAS thread count (last bits moved between a sequential and a worker run before every
-    claim ran BLAS on one thread)."""
+    claim ran BLAS on one thread: 2 of its 8 figures with 2 threads against 1)."""
     text = (ROOT / "conjectures" / "universality-rademacher.toml").read_text()
-    text = text.replace("targets = 200", "targets = 40")  # N = 1000 keeps the products where threads split them
+    text = text.replace("targets = 200", "targets = 10")  # N = 1000 keeps the products where threads split them
     path = tmp_path / "blas.toml"
     path.write_text(text)
     return str(path)
@@ -42,18 +42,18 @@ def _blas_claim(tmp_path) -> str:
 def test_two_workers_give_the_reports_of_one(tmp_path, capsys):
     """Bit-identical figures and tables: each claim's seeds are in its parameters and BLAS runs on
     one thread wherever the claim runs."""
-    claims = [*FAST, _blas_claim(tmp_path)]
+    claims = [*FAST[1:], _blas_claim(tmp_path)]
     assert main(["run", *claims, "--out", str(tmp_path / "one"), "--no-cache"]) == 0
     assert main(["run", *claims, "--out", str(tmp_path / "two"), "--no-cache", "--workers", "2"]) == 0
     capsys.readouterr()
     one, two = _reports(tmp_path / "one"), _reports(tmp_path / "two")
-    assert set(one) == {"loss-vs-mpmath", "predict-pentagon", "symbolic-relu", "universality-rademacher"}
+    assert set(one) == {"predict-pentagon", "symbolic-relu", "universality-rademacher"}
     assert one == two
     assert (tmp_path / "two" / "index.md").is_file()
     # check with workers: the same verdicts, in the claims' order
-    assert main(["check", *FAST, "--workers", "2"]) == 0
+    assert main(["check", *FAST[1:], "--workers", "2"]) == 0
     out = capsys.readouterr().out
-    assert out.index("loss-vs-mpmath") < out.index("predict-pentagon") < out.index("symbolic-relu")
+    assert out.index("predict-pentagon") < out.index("symbolic-relu")
 
 
 def _dask_cli():

@@ -283,8 +283,11 @@ def test_tau2_rate_d_verifies_and_detects_a_wrong_exponent(tmp_path, monkeypatch
     assert f.status == "verified", f.summary
     assert f.figures["slope[r]"] == pytest.approx(-1.0, abs=0.05)
     true = fl.tau2
-    monkeypatch.setattr(fl, "tau2", lambda prob, b, V, **kw: dataclasses.replace(
-        true(prob, b, V, **kw), tau2=true(prob, b, V, **kw).tau2 * math.sqrt(prob.d)))
+    def decaying_slower(prob, b, V, **kw):  # one quadrature per call, scaled
+        t = true(prob, b, V, **kw)
+        return dataclasses.replace(t, tau2=t.tau2 * math.sqrt(prob.d))
+
+    monkeypatch.setattr(fl, "tau2", decaying_slower)
     f = _run(_claim(tmp_path, body))
     assert f.status == "refuted"
     assert f.figures["slope[r]"] == pytest.approx(-0.5, abs=0.05)
