@@ -417,10 +417,8 @@ def _mp_str(x, err, dps: int) -> str:
 def _xi_arg(text: str):
     """--xi LAW: gaussian, rademacher, uniform, sparse or sparse(p), 0 < p <= 1."""
     t = text.strip().lower()
-    if t in ("gaussian", "rademacher", "uniform"):
+    if t in ("gaussian", "rademacher", "uniform", "sparse"):  # sparse alone: p = 0.1, as in the claims
         return t, 0.1
-    if t == "sparse":
-        return "sparse", 0.1
     if t.startswith("sparse(") and t.endswith(")"):
         try:
             p = float(t[7:-1])

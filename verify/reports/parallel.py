@@ -38,8 +38,9 @@ def _client(workers: int, scheduler: str | None):
 
 
 def run_tasks(fn, calls: dict, *, workers: int, scheduler: str | None, log=lambda m: None):
-    """Yield (key, fn(*args, **kwargs)) for calls = {key: (args, kwargs)} as they finish; the tasks
-    start in the order of `calls` (dask priorities: the first has the highest)."""
+    """Yield (key, future of fn(*args, **kwargs)) for calls = {key: (args, kwargs)} as they finish
+    (`future.result()` gives the value or raises the task's exception); the tasks start in the order
+    of `calls` (dask priorities: the first has the highest)."""
     from distributed import as_completed
 
     client, cluster = _client(workers, scheduler)
@@ -50,7 +51,7 @@ def run_tasks(fn, calls: dict, *, workers: int, scheduler: str | None, log=lambd
         futures = {client.submit(fn, *args, **kwargs, pure=False, retries=RETRIES, priority=n - rank): key
                    for rank, (key, (args, kwargs)) in enumerate(calls.items())}
         for fut in as_completed(list(futures)):
-            yield futures[fut], fut.result()
+            yield futures[fut], fut
     finally:
         client.close()
         if cluster is not None:

@@ -126,6 +126,10 @@ def _log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
+def _logger(quiet: bool):
+    return (lambda m: None) if quiet else _log
+
+
 def new_run_id() -> str:
     now = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     return f"{now}-{os.getpid()}-{secrets.token_hex(2)}"
@@ -174,7 +178,7 @@ def compute(claim: Claim, out_dir, staging, *, make_plots: bool, write: bool, re
     the cores."""
     from threadpoolctl import threadpool_limits
 
-    log = (lambda m: None) if quiet else _log
+    log = _logger(quiet)
     ctx = Context(claim.id, out_dir if write else None, make_plots and write, progress=lambda m: log(f"{head}:   {m}"),
                   resume_key=resume_key, resume=reuse, fig_dir=staging, warn=warn)
     with threadpool_limits(1):
@@ -197,7 +201,7 @@ def _run(claims, out_dir, run_id, *, reuse, make_plots, write, profile, quiet, w
     out_dir = Path(out_dir) if out_dir is not None else None
     version = code_version()
     env = environment()
-    log = (lambda m: None) if quiet else _log
+    log = _logger(quiet)
     reports: list[dict | None] = [None] * len(claims)
     published = 0
     heads = [f"[{i}/{len(claims)}] {c.id}" for i, c in enumerate(claims, 1)]
@@ -210,10 +214,13 @@ def _run(claims, out_dir, run_id, *, reuse, make_plots, write, profile, quiet, w
         else:
             todo.append(i)
 
-    def publish(i: int, finding: Finding, duration: float, staging) -> None:
+    def publish(i: int, result, staging) -> None:
+        """Publish claim i's report; `result` gives (finding, duration) and may raise the checker's
+        WriteError, which, like one of publishing, stops the run with the claim named."""
         nonlocal published
         claim = claims[i]
         try:
+            finding, duration = result()
             rep = _report(claim, finding, duration, env, version)
             if write:
                 rep["run_id"] = run_id
@@ -239,12 +246,7 @@ def _run(claims, out_dir, run_id, *, reuse, make_plots, write, profile, quiet, w
                 staging = new_staging(out_dir, claims[i].id, warn) if write else None
                 try:
                     args, kw = task_args(i, staging)
-                    try:
-                        finding, duration = compute(*args, **kw)
-                    except WriteError as e:
-                        raise WriteError(f"{claims[i].id}: {e}; the run stopped, and the previous report files in "
-                                         f"{out_dir} are kept") from e
-                    publish(i, finding, duration, staging)
+                    publish(i, lambda: compute(*args, **kw), staging)
                 finally:
                     if staging is not None:
                         remove_tree(staging)
@@ -258,8 +260,8 @@ def _run(claims, out_dir, run_id, *, reuse, make_plots, write, profile, quiet, w
                 calls = {i: task_args(i, stagings[i]) for i in todo}
                 for i in todo:
                     log(f"{heads[i]}: submitted ({claims[i].kind})")
-                for i, (finding, duration) in run_tasks(compute, calls, workers=workers, scheduler=scheduler, log=log):
-                    publish(i, finding, duration, stagings[i])
+                for i, future in run_tasks(compute, calls, workers=workers, scheduler=scheduler, log=log):
+                    publish(i, future.result, stagings[i])
             finally:
                 for st in stagings.values():
                     if st is not None:

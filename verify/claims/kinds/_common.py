@@ -219,6 +219,30 @@ def check_rate_grid(params: dict, kind: str) -> None:
          f"{params['fit_dmin']}, got {above} (an empty or too small grid is no evidence)")
 
 
+def config_problems(cfg: dict, d: int, refine: int = 1):
+    """(b, V, MeanFieldProblem, SimplifiedProblem) of a config in R^d (`refine`: the mean-field rules')."""
+    from verify.model.meanfield import mean_field_problem
+    from verify.model.simplified import simplified_problem
+
+    b, V = compressed_for(cfg, d)
+    mf = mean_field_problem(d, cfg["mu_norm"], cfg["s"], abar=cfg["abar"], var_a=cfg["var_a"], activation=cfg["activation"],
+                            refine=refine)
+    st = simplified_problem(d, cfg["mu_norm"], cfg["s"], abar=cfg["abar"], activation=cfg["activation"])
+    return b, V, mf, st
+
+
+def meanfield_gap(problems) -> float:
+    """L_inf - L~ in float64 for config_problems(...)."""
+    b, V, mf, st = problems
+    return mf.L_inf(b, V) - float(st.loss(b, V))
+
+
+def meanfield_gap_mp(problems, dps: int) -> float:
+    """L_inf - L~ from the mpmath paths at `dps` digits (L_inf_mp and L~ in mpmath), as a float."""
+    b, V, mf, st = problems
+    return float(mf.L_inf_mp(b, V, dps=dps) - st.loss_mp(b, V, dps=dps))
+
+
 def derived_constants(cfg: dict, xi: str = "gaussian", sparsity: float = 0.1, dps: int = 30):
     """The sharp constants (c1, c1_kappa4, tau2_leading; `verify.model.sharp`) of a config's network,
     which lives in the first k coordinates and so has the same constants in every d."""

@@ -23,8 +23,10 @@ from verify.claims.kinds._common import (
     c1_estimates,
     check_config,
     check_rate_grid,
-    compressed_for,
+    config_problems,
     dps,
+    meanfield_gap,
+    meanfield_gap_mp,
     need,
 )
 from verify.claims.result import Context, Finding, pyplot
@@ -43,21 +45,14 @@ class ConfigResult:
 
 
 def measure(p: dict, ctx: Context) -> list[ConfigResult]:
-    from verify.model.meanfield import mean_field_problem
-    from verify.model.simplified import simplified_problem
-
     ds = sorted(p["ds"])
     out = []
     for cfg in p["configs"]:
-        deltas, Ls = [], []
+        deltas, problems = [], {}
         for d in ds:
             ctx.progress(f"{cfg['name']}: d = {d}")
-            b, V = compressed_for(cfg, d)
-            mf = mean_field_problem(d, cfg["mu_norm"], cfg["s"], abar=cfg["abar"], activation=cfg["activation"])
-            st = simplified_problem(d, cfg["mu_norm"], cfg["s"], abar=cfg["abar"], activation=cfg["activation"])
-            L_inf, L_t = mf.L_inf(b, V), float(st.loss(b, V))
-            deltas.append(L_inf - L_t)
-            Ls.append((L_inf, L_t))
+            problems[d] = config_problems(cfg, d)
+            deltas.append(meanfield_gap(problems[d]))
         deltas = np.array(deltas)
         dd = np.array(ds, dtype=float)
         est = c1_estimates(dd, deltas, p["fit_dmin"])
@@ -68,10 +63,7 @@ def measure(p: dict, ctx: Context) -> list[ConfigResult]:
         k_mp = p["mp_points"]
         for d, delta in zip(ds[-k_mp:], deltas[-k_mp:]):
             ctx.progress(f"{cfg['name']}: mpmath re-evaluation at d = {d}")
-            b, V = compressed_for(cfg, d)
-            mf = mean_field_problem(d, cfg["mu_norm"], cfg["s"], abar=cfg["abar"], activation=cfg["activation"])
-            st = simplified_problem(d, cfg["mu_norm"], cfg["s"], abar=cfg["abar"], activation=cfg["activation"])
-            hp = float(mf.L_inf_mp(b, V, dps=p["dps"]) - st.loss_mp(b, V, dps=p["dps"]))
+            hp = meanfield_gap_mp(problems[d], p["dps"])
             mp_err = max(mp_err, abs(hp - delta) / abs(hp))
         out.append(ConfigResult(cfg, dd, deltas, est, slope, conv, mp_err))
     return out

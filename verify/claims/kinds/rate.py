@@ -36,7 +36,10 @@ from verify.claims.kinds._common import (
     XI,
     check_config,
     compressed_for,
+    config_problems,
     law_for,
+    meanfield_gap,
+    meanfield_gap_mp,
     need,
 )
 from verify.claims.kinds._prediction import band_verdict
@@ -74,16 +77,6 @@ def extrapolated_constant(x, y, exponent: float, rel_err: float) -> tuple[float,
     return C, C - h, C + h
 
 
-def _config_problems(cfg: dict, d: int):
-    from verify.model.meanfield import mean_field_problem
-    from verify.model.simplified import simplified_problem
-
-    b, V = compressed_for(cfg, d)
-    mf = mean_field_problem(d, cfg["mu_norm"], cfg["s"], abar=cfg["abar"], var_a=cfg["var_a"], activation=cfg["activation"])
-    st = simplified_problem(d, cfg["mu_norm"], cfg["s"], abar=cfg["abar"], activation=cfg["activation"])
-    return b, V, mf, st
-
-
 def measure_d(p: dict, ctx: Context) -> dict:
     """y(d) for meanfield-gap or tau2, and its relative error."""
     from verify.model.fluctuations import tau2
@@ -92,9 +85,9 @@ def measure_d(p: dict, ctx: Context) -> dict:
     ys, rel, problems = [], 0.0, {}
     for d in ds:
         ctx.progress(f"{p['quantity']} at d = {d}")
-        b, V, mf, st = problems[d] = _config_problems(cfg, d)
+        b, V, mf, st = problems[d] = config_problems(cfg, d)
         if p["quantity"] == "meanfield-gap":
-            ys.append(mf.L_inf(b, V) - float(st.loss(b, V)))
+            ys.append(meanfield_gap(problems[d]))
         else:
             t = tau2(mf, b, V)
             ys.append(t.tau2)
@@ -102,8 +95,7 @@ def measure_d(p: dict, ctx: Context) -> dict:
     if p["quantity"] == "meanfield-gap":
         for d, y in list(zip(ds, ys))[-2:]:  # the largest d, re-evaluated in mpmath
             ctx.progress(f"mpmath re-evaluation at d = {d}")
-            b, V, mf, st = problems[d]
-            hp = float(mf.L_inf_mp(b, V, dps=p["dps"]) - st.loss_mp(b, V, dps=p["dps"]))
+            hp = meanfield_gap_mp(problems[d], p["dps"])
             rel = max(rel, abs(hp - y) / abs(hp))
     return {"x": np.array(ds, float), "y": np.array(ys), "rel_err": rel, "se": None}
 

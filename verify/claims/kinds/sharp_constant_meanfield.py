@@ -30,9 +30,11 @@ from verify.claims.kinds._common import (
     c1_estimates,
     check_config,
     check_sharp_config,
-    compressed_for,
+    config_problems,
     derived_constants,
     dps,
+    meanfield_gap,
+    meanfield_gap_mp,
     need,
 )
 from verify.claims.result import Context, Finding, pyplot
@@ -60,43 +62,31 @@ class ConfigResult:
         return self.u_trunc + self.u_round
 
 
-def _delta(cfg: dict, d: int) -> tuple[float, object, object, np.ndarray, np.ndarray]:
-    from verify.model.meanfield import mean_field_problem
-    from verify.model.simplified import simplified_problem
-
-    b, V = compressed_for(cfg, d)
-    mf = mean_field_problem(d, cfg["mu_norm"], cfg["s"], abar=cfg["abar"], activation=cfg["activation"])
-    st = simplified_problem(d, cfg["mu_norm"], cfg["s"], abar=cfg["abar"], activation=cfg["activation"])
-    L_inf = mf.L_inf(b, V)
-    return L_inf - float(st.loss(b, V)), mf, st, b, V
-
-
 def measure(p: dict, ctx: Context) -> list[ConfigResult]:
     out = []
     rd = sorted(p["richardson_ds"])
     for cfg in p["configs"]:
         ctx.progress(f"{cfg['name']}: derived c1 ({p['dps']} digits)")
         sc = derived_constants(cfg, dps=p["dps"])
-        ys, L_max = [], 0.0
+        ys = []
         for d in rd:
             ctx.progress(f"{cfg['name']}: L_inf - L~ at d = {d}")
-            delta, mf, st, b, V = _delta(cfg, d)
+            largest = config_problems(cfg, d)  # the last one is at the largest d
+            delta = meanfield_gap(largest)
             ys.append(d * delta)
         R = 2.0 * ys[2] - ys[1]
         R2 = (8.0 * ys[2] - 6.0 * ys[1] + ys[0]) / 3.0
         mp_rel = None
         if cfg["name"] in p["mp_configs"]:
-            d = rd[-1]
-            ctx.progress(f"{cfg['name']}: mpmath re-evaluation at d = {d} ({p['mp_dps']} digits)")
-            delta, mf, st, b, V = _delta(cfg, d)
-            hp = float(mf.L_inf_mp(b, V, dps=p["mp_dps"]) - st.loss_mp(b, V, dps=p["mp_dps"]))
+            ctx.progress(f"{cfg['name']}: mpmath re-evaluation at d = {rd[-1]} ({p['mp_dps']} digits)")
+            hp = meanfield_gap_mp(largest, p["mp_dps"])
             mp_rel = abs(hp - delta) / abs(hp)
             u_round = 3.0 * mp_rel * max(abs(y) for y in ys[1:])
         else:
-            L_max = abs(mf.L_inf(b, V))
-            u_round = 3.0 * rd[-1] * 8 * EPS * L_max
+            b, V, mf, _ = largest
+            u_round = 3.0 * rd[-1] * 8 * EPS * abs(mf.L_inf(b, V))
         fit_ds = sorted(p["fit_ds"])
-        fit_ys = np.array([_delta(cfg, d)[0] for d in fit_ds])
+        fit_ys = np.array([meanfield_gap(config_problems(cfg, d)) for d in fit_ds])
         fit = c1_estimates(np.array(fit_ds, dtype=float), fit_ys, p["fit_dmin"])
         out.append(ConfigResult(cfg, float(sc.c1), float(sc.c1_err), rd, ys, R, abs(R - R2), u_round, mp_rel, fit,
                                 np.array(fit_ds, dtype=float) * fit_ys))

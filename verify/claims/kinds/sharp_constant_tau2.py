@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from verify.claims.kinds import Kind, register
-from verify.claims.kinds._common import CONFIG_FIELDS, DIM_MAX, check_config, check_sharp_config, compressed_for, derived_constants, dps, need
+from verify.claims.kinds._common import CONFIG_FIELDS, DIM_MAX, check_config, check_sharp_config, config_problems, derived_constants, dps, need
 from verify.claims.result import Context, Finding
 from verify.claims.schema import Param
 
@@ -42,7 +42,6 @@ class ConfigResult:
 
 def measure(p: dict, ctx: Context) -> list[ConfigResult]:
     from verify.model.fluctuations import tau2
-    from verify.model.meanfield import mean_field_problem
 
     ds = sorted(p["ds"])
     out = []
@@ -53,13 +52,10 @@ def measure(p: dict, ctx: Context) -> list[ConfigResult]:
         scale = (lambda d: float(d)) if cfg["var_a"] == 0 else (lambda d: 1.0)
         for d in ds:
             ctx.progress(f"{cfg['name']}: tau^2 at d = {d}")
-            b, V = compressed_for(cfg, d)
-            mf = mean_field_problem(d, cfg["mu_norm"], cfg["s"], abar=cfg["abar"], var_a=cfg["var_a"], activation=cfg["activation"])
+            b, V, mf, _ = config_problems(cfg, d)
             Q.append(scale(d) * tau2(mf, b, V).tau2)
         d = ds[-1]
-        b, V = compressed_for(cfg, d)
-        mf = mean_field_problem(d, cfg["mu_norm"], cfg["s"], abar=cfg["abar"], var_a=cfg["var_a"],
-                                activation=cfg["activation"], refine=2)
+        b, V, mf, _ = config_problems(cfg, d, refine=2)
         refine = abs(scale(d) * tau2(mf, b, V, refine=2).tau2 - Q[-1]) / abs(Q[-1])
         out.append(ConfigResult(cfg, lead, Q, 2.0 * Q[1] - Q[0], refine))
     return out

@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from fractions import Fraction
 
+import mpmath
 
 from verify.claims.kinds import Kind, register
 from verify.claims.kinds._common import (
@@ -30,7 +32,7 @@ from verify.claims.kinds._common import (
     XI,
     check_config,
     check_sharp_config,
-    compressed_for,
+    config_problems,
     derived_constants,
     law_for,
     need,
@@ -63,16 +65,14 @@ def _label(xi: str, p: float) -> str:
 
 
 def _y(p: dict, cfg: dict, xi: str, d: int, offset: int, ctx: Context) -> tuple[float, float]:
-    from verify.model.meanfield import mean_field_problem
     from verify.model.sharp.estimates import law_estimates
 
-    b, V = compressed_for(cfg, d)
+    b, V, mf, _ = config_problems(cfg, d)
     law = law_for(cfg, d, xi, p["sparsity"])
     seeds = [p["seed"] + offset + 10_000 * d + i for i in range(p["targets"])]
     L, C = law_estimates(law, b, V, p["width"], seeds, ctx.progress)
     est = control_variate_mean(L, C)
-    Lg = mean_field_problem(d, cfg["mu_norm"], cfg["s"], abar=cfg["abar"], activation=cfg["activation"]).L_inf(b, V)
-    return d * (est.value - Lg), d * est.se
+    return d * (est.value - mf.L_inf(b, V)), d * est.se
 
 
 def _richardson(res: LawResult, p: dict, cfg: dict, offset: int, ctx: Context) -> tuple[list, list, float, float]:
@@ -103,12 +103,16 @@ def measure(p: dict, tol: dict, ctx: Context) -> tuple[list[LawResult], float, f
     cfg = p["config"]
     ds = sorted(p["ds"])
     z = simultaneous_z(tol["level"], len(p["laws"]))
+    from verify.model.sharp import kappa4
+
+    # c_kappa does not depend on the law: one evaluation serves every law (c1 of a law = c1 + kappa4 c_kappa)
     gauss = derived_constants(cfg, dps=p["dps"])
     out = []
     for xi in p["laws"]:
-        sc = derived_constants(cfg, xi=xi, sparsity=p["sparsity"], dps=p["dps"])
-        k4 = float(sc.kappa4)
-        r = LawResult(xi, _label(xi, p["sparsity"]), k4, k4 * float(sc.c1_kappa4), float(sc.c1), ds)
+        k4 = float(kappa4(xi, Fraction(str(p["sparsity"]))))
+        with mpmath.workdps(p["dps"]):
+            c1_law = float(gauss.c1_gauss + mpmath.mpf(k4) * gauss.c1_kappa4)
+        r = LawResult(xi, _label(xi, p["sparsity"]), k4, k4 * float(gauss.c1_kappa4), c1_law, ds)
         r.ys, r.ses, r.R, r.se = _richardson(r, p, cfg, 0, ctx)
         if law_verdict(r.R, r.se, r.pred, z, tol["resolve"]) == "miss" and p["retest"]:
             ctx.progress(f"xi = {xi}: the prediction is outside the interval; re-test on fresh draws")

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from verify.claims.kinds import Kind, register
-from verify.claims.kinds._common import CONFIG_FIELDS, DIM_MAX, c1_estimates, check_config, check_rate_grid, compressed_for, need
+from verify.claims.kinds._common import CONFIG_FIELDS, DIM_MAX, c1_estimates, check_config, check_rate_grid, config_problems, need
 from verify.claims.result import Context, Finding, pyplot
 from verify.claims.schema import Param
 from verify.numbers.stats import power_fit
@@ -39,7 +39,6 @@ def predicted_slope(cfg: dict) -> float:
 
 def measure(p: dict, ctx: Context) -> list[ConfigResult]:
     from verify.model.fluctuations import tau2
-    from verify.model.meanfield import mean_field_problem
 
     ds = sorted(p["ds"])
     out = []
@@ -47,9 +46,7 @@ def measure(p: dict, ctx: Context) -> list[ConfigResult]:
         vals, errs = [], []
         for d in ds:
             ctx.progress(f"{cfg['name']}: d = {d}")
-            b, V = compressed_for(cfg, d)
-            mf = mean_field_problem(d, cfg["mu_norm"], cfg["s"], abar=cfg["abar"], var_a=cfg["var_a"],
-                                    activation=cfg["activation"])
+            b, V, mf, _ = config_problems(cfg, d)
             t = tau2(mf, b, V)
             vals.append(t.tau2)
             errs.append(t.interpolation_error)
@@ -61,9 +58,7 @@ def measure(p: dict, ctx: Context) -> list[ConfigResult]:
         # Refinement check at the smallest and largest d: tau^2 must not move when the rules are refined.
         ref = 0.0
         for d, v in ((ds[0], vals[0]), (ds[-1], vals[-1])):
-            b, V = compressed_for(cfg, d)
-            mf = mean_field_problem(d, cfg["mu_norm"], cfg["s"], abar=cfg["abar"], var_a=cfg["var_a"],
-                                    activation=cfg["activation"], refine=2)
+            b, V, mf, _ = config_problems(cfg, d, refine=2)
             ref = max(ref, abs(tau2(mf, b, V, refine=2).tau2 - v) / abs(v))
         # The leading coefficient: d tau^2 -> e_1 (deterministic a) or tau^2 -> t_0 (var_a > 0), by
         # polynomial fits in 1/d; it must be positive for the predicted order to be the true one.

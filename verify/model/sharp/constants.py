@@ -104,7 +104,7 @@ def _gauss_mean(f, method: str):
     return c * (mpmath.quad(g, [-mpmath.inf, 0], method=method) + mpmath.quad(g, [0, mpmath.inf], method=method))
 
 
-def _integrals(act, mu, s, abar, b, V, deriv: Derivation):
+def _integrals(act, mu, s, abar, b, V):
     """The three integrals of c1 (module docstring) at the current mpmath precision."""
     R, R2, R4 = _smoothing_mp(act)
     mun = mpmath.sqrt(mpmath.fsum(mpmath.mpf(float(x)) ** 2 for x in mu))
@@ -215,7 +215,7 @@ def sharp_constants(activation, mu, s: float, b, V, *, abar: float = 1.0, var_a:
     results = {}
     for method in ("tanh-sinh", "gauss-legendre"):
         with mpmath.workdps(dps + 10):
-            T1, T2, T3 = _integrals(act, mu, s, abar, b, V, D)(method)
+            T1, T2, T3 = _integrals(act, mu, s, abar, b, V)(method)
             sm = mpmath.mpf(s)
             ab = mpmath.mpf(abar)
             c1g = W(D.w1) * ab**2 * sm**4 * T1 + W(D.w2) * ab * sm**2 * T2 + W(D.w3) * ab * sm**4 * T3
