@@ -8,12 +8,13 @@ For the two-slope family sigma(z) = a z + b |z| (ReLU, leaky ReLU, abs; b != 0) 
     p = ||A_i|| ||B_j||,  rho = <A_i, B_j> / p,  theta = atan2(sqrt(1 - rho^2), rho),
 
 (MATH.md section 2, rewritten with arcsin rho = pi/2 - theta). The rows are normalized before
-the Gram product, which then yields rho itself; the rest runs fused and in place on cache-sized
-chunks, ten numpy passes. Each thread owns a band of rows and alternates small Gram products
-(BLAS held to one thread by threadpoolctl) with the fused passes (numpy releases the GIL).
-It uses arctan2, which numpy vectorizes with SIMD, not arccos, which it does not. At rho = -1 and 1 it gives exactly 0 and p/2 for ReLU.
+the Gram product, which then yields rho itself; the rest is one fused pass in place
+(`verify.kernels.fused`, compiled with numba: one read and one write per entry, no libm call, so
+it vectorizes). Each thread owns a band of rows and alternates small Gram products (BLAS held to
+one thread by threadpoolctl) with the fused pass on the sub-block still warm in cache (the pass
+releases the GIL). For ReLU it gives exactly 0 at rho = -1.
 
-Accuracy: about 1e-15 p absolute. That matches the Gram product's own rounding (|fl(<A_i, B_j>)
+Accuracy: about 1e-16 p absolute from the pass (tests/test_fused.py) on top of the Gram product's. That matches the Gram product's own rounding (|fl(<A_i, B_j>)
 - <A_i, B_j>| ~ d eps ||A_i|| ||B_j||), so nothing is lost against the relatively accurate
 scalar path of `activations.py`, which `kernel()` uses for individual triples. Other activations
 go through their broadcasting closed form, or the float64 quadrature, block by block.
@@ -28,8 +29,8 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from verify.kernels.activations import Activation
+from verify.kernels.fused import two_slope_pass
 
-_CHUNK = 65536  # elements per fused chunk (512 KiB per temporary; measured best here among 4K..64K)
 _THREADS = max(1, min(4, os.cpu_count() or 1))
 _POOL: ThreadPoolExecutor | None = None
 
@@ -45,32 +46,6 @@ def row_norms_sq(X: np.ndarray) -> np.ndarray:
     return np.einsum("ij,ij->i", X, X)
 
 
-def _two_slope_rows(R, scale_rows, scale_cols, shift):
-    """In place: R (rows x m cosines rho) becomes scale_i scale_j (sqrt(1 - rho^2) + rho (shift - theta)).
-
-    With theta = atan2(sqrt(1 - rho^2), rho), shift = pi (a^2 + b^2) / (2 b^2) and the scales
-    carrying 2 b^2 / pi and the norms, this is the two-slope kernel; ten passes per chunk.
-    """
-    m = R.shape[1]
-    step = max(1, _CHUNK // max(m, 1))
-    s = np.empty((step, m))
-    th = np.empty((step, m))
-    for r0 in range(0, R.shape[0], step):
-        r1 = min(r0 + step, R.shape[0])
-        k = r1 - r0
-        r, t, a = R[r0:r1], s[:k], th[:k]
-        np.clip(r, -1.0, 1.0, out=r)
-        np.multiply(r, r, out=t)
-        np.subtract(1.0, t, out=t)
-        np.sqrt(t, out=t)
-        np.arctan2(t, r, out=a)
-        np.subtract(shift, a, out=a)
-        a *= r
-        a += t
-        a *= scale_rows[r0:r1, None]
-        np.multiply(a, scale_cols, out=r)
-
-
 def _normalized(X: np.ndarray, norms: np.ndarray) -> np.ndarray:
     """Rows divided by their norms (zero rows stay zero, so that rho = 0 and the kernel is 0)."""
     with np.errstate(divide="ignore"):
@@ -78,15 +53,28 @@ def _normalized(X: np.ndarray, norms: np.ndarray) -> np.ndarray:
     return X * inv[:, None]
 
 
-_SUB_ROWS = 64  # rows per Gram sub-block: its output (64 x m) is still warm in cache for the fused pass
+# Tiles of the Gram product: a 512 x 4096 tile per thread (16 MiB, in L3) is where the Gram product
+# runs near the speed of one large call and the fused pass still reads it from cache; measured here
+# (4096 x 4096, d = 256): 0.80 of the bare threaded Gram product, against 0.64 for 64-row bands
+# written in place and 0.73-0.78 for smaller tiles (benchmarks/bench_foundation.py).
+_TILE_ROWS = 512
+_TILE_COLS = 4096
 
 
-def _two_slope_worker(An, Bn, scale_rows, scale_cols, shift, out):
-    """One thread's share: Gram sub-blocks (single-threaded BLAS) each followed by the fused pass."""
-    for r0 in range(0, An.shape[0], _SUB_ROWS):
-        r1 = min(r0 + _SUB_ROWS, An.shape[0])
-        R = np.matmul(An[r0:r1], Bn.T, out=out[r0:r1])
-        _two_slope_rows(R, scale_rows[r0:r1], scale_cols, shift)
+def _two_slope_worker(An, Bn, i0, i1, scale_rows, scale_cols, shift, out):
+    """One thread's rows i0:i1: Gram tiles (single-threaded BLAS) into a private buffer, each
+    followed by the fused pass that writes the kernel values into out."""
+    m = Bn.shape[0]
+    tile = np.empty((min(_TILE_ROWS, i1 - i0), min(_TILE_COLS, m)))
+    for r0 in range(i0, i1, _TILE_ROWS):
+        r1 = min(r0 + _TILE_ROWS, i1)
+        for c0 in range(0, m, _TILE_COLS):
+            c1 = min(c0 + _TILE_COLS, m)
+            T = tile[:r1 - r0, :c1 - c0]
+            if c1 - c0 < tile.shape[1]:
+                T = np.ascontiguousarray(T)  # the last, narrower column tile
+            np.matmul(An[r0:r1], Bn[c0:c1].T, out=T)
+            two_slope_pass(T, out, r0, c0, scale_rows, scale_cols, shift)
 
 
 def _fill_two_slope(A, B, na, nb, act: Activation, out):
@@ -100,11 +88,12 @@ def _fill_two_slope(A, B, na, nb, act: Activation, out):
     shift = math.pi * (a * a + b * b) / (2.0 * b * b)
     An, Bn = _normalized(A, na), _normalized(B, nb)
     rows = An.shape[0]
-    parts = max(1, min(_THREADS, -(-rows // _SUB_ROWS)))
+    parts = max(1, min(_THREADS, -(-rows // 64)))
     bounds = np.linspace(0, rows, parts + 1).astype(int)
+    scale_rows = curv * na
     with threadpool_limits(limits=1, user_api="blas"):
         jobs = [
-            _pool().submit(_two_slope_worker, An[i0:i1], Bn, curv * na[i0:i1], nb, shift, out[i0:i1])
+            _pool().submit(_two_slope_worker, An, Bn, i0, i1, scale_rows, nb, shift, out)
             for i0, i1 in zip(bounds[:-1], bounds[1:])
             if i1 > i0
         ]
@@ -162,6 +151,11 @@ def kernel_matrix(act: Activation, A: np.ndarray, B: np.ndarray | None = None, *
         out.fill(0.0)
     elif out.shape != (A.shape[0], B.shape[0]) or out.dtype != np.float64 or not out.flags.c_contiguous:
         raise ValueError("out must be a C-contiguous float64 array of shape (len(A), len(B))")
+    if act.two_slope is not None and act.two_slope[1] != 0:
+        # One call: it tiles the product itself, and its temporaries are the normalized rows and
+        # one tile per thread (normalizing B once, not once per block of rows).
+        _fill_two_slope(A, B, np.sqrt(qa), np.sqrt(qb), act, out)
+        return out
     for i0 in range(0, A.shape[0], block_rows):
         i1 = min(i0 + block_rows, A.shape[0])
         kernel_block(act, A[i0:i1], B, qa[i0:i1], qb, out=out[i0:i1], diag_offset=i0 if B is A else None)
