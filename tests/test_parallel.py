@@ -96,3 +96,72 @@ def test_bad_parallel_requests_are_one_line_errors(tmp_path, capsys, argv):
     rc = main(["run", FAST[1], "--out", str(tmp_path / "r"), *argv])
     err = capsys.readouterr().err
     assert rc == 2 and err.count("\n") == 1 and "Traceback" not in err, err
+
+
+# --------------------------------------------------------------------------------------------
+# Units of one claim (Context.map): resumable, the same values fresh or resumed, a progress bar
+# --------------------------------------------------------------------------------------------
+
+def _square_unit(x: float, tag: str) -> dict:
+    return {"x": x, "y": x * x / 3.0, "tag": (tag, 1)}
+
+
+def test_map_saves_each_unit_and_a_rerun_resumes_from_them(tmp_path):
+    from verify.claims.result import Context
+
+    calls = {f"u{i}": (0.1 * i, "t") for i in range(6)}
+    lines = []
+    ctx = Context("c", tmp_path, resume_key="k", progress=lines.append)
+    first = ctx.map(_square_unit, calls)
+    assert list(first) == list(calls) and first["u3"]["y"] == (0.1 * 3) ** 2 / 3.0
+    assert first["u1"]["tag"] == ["t", 1]  # fresh values are the JSON round trip a resumed run reads
+    assert any("6/6" in ln and "ETA" in ln for ln in lines)
+    saved = json.loads((tmp_path / ".partial" / "c.json").read_text())["items"]
+    assert sorted(saved) == [f"unit:u{i}" for i in range(6)]
+
+    def boom(*a):
+        raise AssertionError("a finished unit was recomputed")
+
+    again = Context("c", tmp_path, resume_key="k", progress=lines.append).map(boom, calls)
+    assert again == first
+    # another code version or claim file (another key): nothing is reused
+    with pytest.raises(AssertionError, match="recomputed"):
+        Context("c", tmp_path, resume_key="other").map(boom, calls)
+    # --no-cache: nothing is read
+    with pytest.raises(AssertionError, match="recomputed"):
+        Context("c", tmp_path, resume_key="k", resume=False).map(boom, calls)
+
+
+def test_an_interrupted_map_keeps_the_units_it_finished(tmp_path):
+    from verify.claims.result import Context
+
+    calls = {f"u{i}": (float(i), "t") for i in range(5)}
+
+    def fails_at_3(x, tag):
+        if x == 3.0:
+            raise KeyboardInterrupt
+        return _square_unit(x, tag)
+
+    with pytest.raises(KeyboardInterrupt):
+        Context("c", tmp_path, resume_key="k").map(fails_at_3, calls)
+    saved = json.loads((tmp_path / ".partial" / "c.json").read_text())["items"]
+    assert sorted(saved) == ["unit:u0", "unit:u1", "unit:u2"]
+    ran = []
+
+    def counting(x, tag):
+        ran.append(x)
+        return _square_unit(x, tag)
+
+    out = Context("c", tmp_path, resume_key="k").map(counting, calls)
+    assert ran == [3.0, 4.0] and out == Context("c", None).map(_square_unit, calls)
+
+
+def test_progress_bar_reports_elapsed_and_eta():
+    from verify.claims.units import Progress
+
+    lines = []
+    bar = Progress(40, "units", lines.append)
+    for _ in range(40):
+        bar.step()
+    assert 1 <= len(lines) <= 21 and lines[-1].startswith("[####################] 40/40 units")
+    assert "ETA 0:00" in lines[-1]

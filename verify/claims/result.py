@@ -61,6 +61,45 @@ class Context:
     resume: bool = True  # False: a fresh computation, saved partial results are not read
     fig_dir: Path | None = None
     warn: Callable[[str], None] = warn
+    on_dask: bool = False  # the claim runs as a task on dask.distributed: `map` submits its units there too
+
+    def map(self, fn: Callable, calls: dict[str, tuple], *, what: str = "units", encode: Callable = lambda v: v,
+            decode: Callable = lambda v: v) -> dict:
+        """{key: fn(*args)} for calls = {key: args}: the independent units of a claim.
+
+        Each unit is a pure function of its arguments (seeds included), so its value does not
+        depend on where or in which order it ran: in this process one after another, or, when the
+        claim itself runs on dask.distributed (`on_dask`), as tasks of the same cluster
+        (`verify.claims.units.map_units`). Finished units are saved with the partial results
+        (`encode` makes a value JSON, `decode` undoes it exactly: floats round-trip through JSON),
+        so an interrupted run resumes from them; progress reports the units done with an ETA."""
+        import json
+
+        from verify.claims.units import Progress, map_units, run_unit
+
+        done = self.load_partial()
+        saved = {k[len("unit:"):]: v for k, v in done.items() if k.startswith("unit:")}
+        out = {k: decode(saved[k]) for k in calls if k in saved}
+        todo = {k: a for k, a in calls.items() if k not in out}
+        if out:
+            self.progress(f"{what}: {len(out)} of {len(calls)} from an interrupted run")
+        bar = Progress(len(todo), what, self.progress)
+
+        def record(key, value):
+            # what a resumed run reads back (a JSON round trip: floats exact, tuples become lists), so
+            # a fresh and a resumed run compute with the same values
+            done["unit:" + key] = enc = json.loads(json.dumps(encode(value)))
+            out[key] = decode(json.loads(json.dumps(enc)))
+            self.save_partial(done)
+            bar.step()
+
+        if self.on_dask and len(todo) > 1:
+            for key, value in map_units(fn, todo):
+                record(key, value)
+        else:
+            for key, args in todo.items():
+                record(key, run_unit(fn, args))
+        return {k: out[k] for k in calls}
 
     # Partial results of a long claim, so that an interrupted run resumes where it stopped: a JSON
     # dict of finished items in <out_dir>/.partial/<claim id>.json, written atomically after each.

@@ -8,6 +8,10 @@ a task whose worker died (`retries`), so a lost worker costs that claim's time, 
 Worker processes print the claims' progress lines on their own stderr, which a local cluster shares
 with this process.
 
+Inside a claim, `Context.map` splits the work into units (instances of a grid, chunks of targets,
+the constants per dimension): a claim running as a task submits its units to the same cluster
+(`verify.claims.units.map_units`, tasks launching tasks through `worker_client`), so one long claim uses every worker.
+
 References: dask.distributed `LocalCluster`, `Client.submit`, `as_completed`
 (https://distributed.dask.org/en/stable/api.html).
 """
@@ -18,7 +22,7 @@ import logging
 
 from verify.errors import InputError
 
-RETRIES = 2  # a task whose worker dies is re-run on another worker up to this many times
+from verify.claims.units import RETRIES
 
 
 def _client(workers: int, scheduler: str | None):
@@ -56,3 +60,4 @@ def run_tasks(fn, calls: dict, *, workers: int, scheduler: str | None, log=lambd
         client.close()
         if cluster is not None:
             cluster.close()
+

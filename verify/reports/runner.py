@@ -168,7 +168,7 @@ def run_claims(claims: list[Claim], out_dir: Path, *, reuse: bool = True, make_p
 
 
 def compute(claim: Claim, out_dir, staging, *, make_plots: bool, write: bool, resume_key: str, reuse: bool,
-            head: str, quiet: bool) -> tuple[Finding, float]:
+            head: str, quiet: bool, on_dask: bool = False) -> tuple[Finding, float]:
     """Run one claim's checker with its Context (in this process or in a worker process).
 
     BLAS runs one thread, here and in every worker: a threaded BLAS sums in an order that depends
@@ -180,7 +180,7 @@ def compute(claim: Claim, out_dir, staging, *, make_plots: bool, write: bool, re
 
     log = _logger(quiet)
     ctx = Context(claim.id, out_dir if write else None, make_plots and write, progress=lambda m: log(f"{head}:   {m}"),
-                  resume_key=resume_key, resume=reuse, fig_dir=staging, warn=warn)
+                  resume_key=resume_key, resume=reuse, fig_dir=staging, warn=warn, on_dask=on_dask)
     with threadpool_limits(1):
         return check_one(claim, ctx)
 
@@ -258,6 +258,8 @@ def _run(claims, out_dir, run_id, *, reuse, make_plots, write, profile, quiet, w
                 # longest first (the last report's duration): the makespan of greedy scheduling
                 todo.sort(key=lambda i: -_duration_hint(out_dir, claims[i]))
                 calls = {i: task_args(i, stagings[i]) for i in todo}
+                for args, kw in calls.values():
+                    kw["on_dask"] = True
                 for i in todo:
                     log(f"{heads[i]}: submitted ({claims[i].kind})")
                 for i, future in run_tasks(compute, calls, workers=workers, scheduler=scheduler, log=log):

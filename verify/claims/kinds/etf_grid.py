@@ -2,7 +2,7 @@ r"""Claim kind etf-grid (MATH.md section 6): mu != 0, the tilted ETF conjecture 
 (M, d, ||mu|| / s): per instance `verify.pipeline.compress` (global search, the tilted ETF, a local
 certificate, a certified lower bound and a verdict); d = M + 1 and d = 2M share one search.
 
-experiment `measure`: the instances (resumable: each is saved as it finishes); verdict `decide`:
+experiment `measure`: the instances (units of (M, ||mu||/s), resumable: each is saved as it finishes); verdict `decide`:
 refuted when an instance has a configuration that beats the tilted ETF (etf-not-optimal), verified
 when every instance carries the evidence `_instance_ok` asks for, inconclusive otherwise; render
 `render`: table, notes, figures and plots.
@@ -39,48 +39,47 @@ class Measured:
     rules: list
     ratios: list
     outs: list = field(default_factory=list)  # one compress() record per instance, in grid order
-    searches: dict = field(default_factory=dict)  # the searches run this time, by (M, d_eff, ratio)
+    searches: dict = field(default_factory=dict)  # seconds of each search, by (M, d_eff, ratio)
 
 
-def measure(p: dict, ctx: Context) -> Measured:
+def _unit(M: int, ratio: float, p: dict) -> dict:
+    """The instances of one (M, ||mu||/s), every d rule: d = M + 1 and d = 2M share one search and
+    one lower bound (L~ depends on d only through a span of dimension <= M + 1)."""
     from verify.certify.tilted import check_d_rules
     from verify.model.simplified import simplified_problem
     from verify.pipeline.compress import compress
     from verify.search.global_search import search_simplified
 
-    Ms = list(range(p["M_min"], p["M_max"] + 1))
     rules = list(p["d_rules"])
     d_of = check_d_rules(rules)
-    ratios, s, abar = list(p["ratios"]), p["s"], p["abar"]
-    R, seed = p["restarts"], p["seed"]
-    m = Measured(Ms, rules, ratios)
-    done = ctx.load_partial()
-    if done:
-        ctx.progress(f"resuming: {len(done)} instances from an interrupted run")
-    bound_cache: dict = {}
-    searches, outs = m.searches, m.outs
-    total = len(Ms) * len(rules) * len(ratios)
-    for M in Ms:
-        for ratio in ratios:
-            mu = ratio * s
-            for rule in rules:
-                d = d_of[rule](M)
-                key = f"{M},{d},{ratio!r}"
-                if key in done:
-                    outs.append(done[key])
-                    continue
-                ctx.progress(f"instance {len(outs) + 1}/{total}: M = {M}, d = {d} ({rule}), ||mu||/s = {ratio}")
-                d_eff = min(d, M + 1)
-                if (M, d_eff, ratio) not in searches:
-                    searches[(M, d_eff, ratio)] = search_simplified(simplified_problem(d_eff, mu, s, abar), M, restarts=R,
-                                                                   seed=seed)
-                out = compress(M, d, mu, s, abar, restarts=R, seed=seed, search=searches[(M, d_eff, ratio)],
-                               bound_cache=bound_cache, pole_bound=M <= p["pole_M_max"] and ratio <= p["pole_ratio_max"]).to_dict()
-                out["ratio"], out["rule"], out["shared_search_dim"] = ratio, rule, d_eff
-                out["search"]["restarts"] = R
-                outs.append(out)
-                done[key] = out
-                ctx.save_partial(done)
+    s, abar, R, seed = p["s"], p["abar"], p["restarts"], p["seed"]
+    mu = ratio * s
+    searches, bound_cache, outs = {}, {}, []
+    for rule in rules:
+        d = d_of[rule](M)
+        d_eff = min(d, M + 1)
+        if d_eff not in searches:
+            searches[d_eff] = search_simplified(simplified_problem(d_eff, mu, s, abar), M, restarts=R, seed=seed)
+        out = compress(M, d, mu, s, abar, restarts=R, seed=seed, search=searches[d_eff], bound_cache=bound_cache,
+                       pole_bound=M <= p["pole_M_max"] and ratio <= p["pole_ratio_max"]).to_dict()
+        out["ratio"], out["rule"], out["shared_search_dim"] = ratio, rule, d_eff
+        out["search"]["restarts"] = R
+        outs.append(out)
+    return {"outs": outs, "search_seconds": {str(k): v.seconds for k, v in searches.items()}}
+
+
+def measure(p: dict, ctx: Context) -> Measured:
+    """Every instance, one unit of `ctx.map` per (M, ||mu||/s) (resumable; on the cluster when the
+    claim runs on one), in grid order."""
+    Ms = list(range(p["M_min"], p["M_max"] + 1))
+    m = Measured(Ms, list(p["d_rules"]), list(p["ratios"]))
+    calls = {f"{M},{ratio!r}": (M, ratio, p) for M in Ms for ratio in m.ratios}
+    ctx.progress(f"{len(calls)} units (M, ||mu||/s) of {len(m.rules)} instances each")
+    res = ctx.map(_unit, calls, what="(M, ||mu||/s) units")
+    for (M, ratio, _p), r in zip(calls.values(), res.values()):
+        m.outs += r["outs"]
+        for d_eff, sec in r["search_seconds"].items():
+            m.searches[(M, int(d_eff), ratio)] = sec
     return m
 
 
@@ -118,7 +117,7 @@ def render(p: dict, m: Measured, status: str, ctx: Context) -> Finding:
             notes.append(f"M = {o['M']}, d = {o['d']}, ||mu||/s = {o['ratio']}: verdict {o['verdict']}, best class "
                          f"{o['structure']['class']} ({o['structure']['description']}), local certificate "
                          f"{o['local_certificate']['status']}: {o['local_certificate'].get('reason') or ''}")
-    seconds = sum(srch.seconds for srch in searches.values())
+    seconds = sum(searches.values())
     notes.append(f"{len(searches)} distinct searches of {R} restarts (seed {seed}) this run, {seconds:.0f} s; d = M + 1 and "
                  "d = 2M share one search and one bound (L~ depends on d only through the span of mu and the M "
                  "directions, of dimension <= M + 1)")

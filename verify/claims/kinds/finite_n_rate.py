@@ -135,6 +135,54 @@ def _exact(cfg, d, b, V):
     return {"L_inf": mf.L_inf(b, V), "bias": mf.bias_coefficient(), "tau2": tau2(mf, b, V).tau2}
 
 
+CHUNK = 5  # targets per unit of work (Context.map): 120 units for 200 targets at three d
+
+
+def _unit(what: str, *args):
+    """One unit: "exact" -> the quadrature constants of one d, "ensemble" -> `ensemble` on a chunk of seeds."""
+    return _exact(*args) if what == "exact" else ensemble(*args)
+
+
+def _encode(v: dict) -> dict:
+    return {k: (x.tolist() if isinstance(x, np.ndarray) else float(x)) for k, x in v.items()}
+
+
+def _decode(v: dict) -> dict:
+    return {k: (np.asarray(x, dtype=int if k == "Ns" else float) if isinstance(x, list) else x) for k, x in v.items()}
+
+
+def _merge(parts: list[dict]) -> dict:
+    """The ensemble of consecutive chunks of seeds (rows in seed order)."""
+    out = {"Ns": parts[0]["Ns"]}
+    for k in ("L", "L_inf_hat", "bias_hat", "tau2_hat"):
+        out[k] = np.concatenate([e[k] for e in parts], axis=0)
+    return out
+
+
+def _ensembles(ctx: Context, p: dict, ds: list, Ns: list, gaussian: bool, seed0: int, tag: str) -> dict:
+    """Per d: (b, V, law, seeds, ensemble, exact constants or None), every chunk of targets and every
+    d's constants one unit of `ctx.map` (run on the cluster when the claim runs on one)."""
+    cfg = p["config"]
+    setup, calls = {}, {}
+    for d in ds:
+        j = sorted(p["ds"]).index(d)
+        b, V = compressed_for(cfg, d)
+        law = law_for(cfg, d, p["xi"], p["sparsity"])
+        seeds = [seed0 + 100_000 * j + i for i in range(p["targets"])]
+        setup[d] = (b, V, law, seeds)
+        if gaussian:
+            calls[f"{tag}exact:{d}"] = ("exact", cfg, d, b, V)
+        for c0 in range(0, len(seeds), CHUNK):
+            calls[f"{tag}ensemble:{d}:{c0}"] = ("ensemble", law, b, V, Ns, seeds[c0:c0 + CHUNK])
+    ctx.progress(f"{len(calls)} units: {'the constants and ' if gaussian else ''}chunks of {CHUNK} targets at d = {ds}")
+    res = ctx.map(_unit, calls, what=f"{tag}units", encode=_encode, decode=_decode)
+    out = {}
+    for d, (b, V, law, seeds) in setup.items():
+        E = _merge([res[f"{tag}ensemble:{d}:{c0}"] for c0 in range(0, len(seeds), CHUNK)])
+        out[d] = (b, V, law, seeds, E, res[f"{tag}exact:{d}"] if gaussian else None)
+    return out
+
+
 def measure(p: dict, tol: dict, ctx: Context) -> Measured:
     from verify.model.simplified import simplified_problem
     from verify.numbers.stats import ks_normal
@@ -144,17 +192,9 @@ def measure(p: dict, tol: dict, ctx: Context) -> Measured:
     gaussian = xi == "gaussian"
     m_intervals = (2 * len(Ns) - (0 if gaussian else 1)) * len(ds)
     m = Measured(ds, Ns, simultaneous_z(tol["level"], m_intervals), m_intervals)
-    for j, d in enumerate(ds):
-        b, V = compressed_for(cfg, d)
-        law = law_for(cfg, d, xi, p["sparsity"])
-        seeds = [p["seed"] + 100_000 * j + i for i in range(p["targets"])]
+    for d, (b, V, law, seeds, E, exact) in _ensembles(ctx, p, ds, Ns, gaussian, p["seed"], "").items():
         m.all_seeds += [seeds[0], seeds[-1]]
         L_t = float(simplified_problem(d, cfg["mu_norm"], cfg["s"], abar=cfg["abar"], activation=cfg["activation"]).loss(b, V))
-        exact = None
-        if gaussian:
-            ctx.progress(f"d = {d}: L_inf, D - S_inf and tau^2 by quadrature")
-            exact = _exact(cfg, d, b, V)
-        E = ensemble(law, b, V, Ns, seeds, ctx.progress)
         A = _analyse_d(E, exact, m.z)
         # Estimates from the same draws (for gaussian xi they are checked against the quadratures).
         pd = PerD(E, A, exact, L_t, mean_interval(E["L_inf_hat"]), mean_interval(E["bias_hat"]), mean_interval(E["tau2_hat"]))
@@ -195,16 +235,12 @@ def decide(ok_bias: bool, ok_var: bool, ok_ks: bool, retest: list | None = None)
 
 def retest(p: dict, m: Measured, fails: list, gaussian: bool, ctx: Context) -> list:
     """Fresh targets (seed + 10^7) at the failing dimensions: per failure (d, N, what, ratio, fails again)."""
-    cfg, ds, Ns, z = p["config"], m.ds, m.Ns, m.z
+    Ns, z = m.Ns, m.z
     out = []
-    for d in sorted({f[0] for f in fails}):
-        j = ds.index(d)
-        b, V = compressed_for(cfg, d)
-        law = law_for(cfg, d, p["xi"], p["sparsity"])
-        exact = _exact(cfg, d, b, V) if gaussian else None
-        seeds = [p["seed"] + 10**7 + 100_000 * j + i for i in range(p["targets"])]
+    again = _ensembles(ctx, p, sorted({f[0] for f in fails}), Ns, gaussian, p["seed"] + 10**7, "retest-")
+    for d, (_b, _V, _law, _seeds, E, exact) in again.items():
         ctx.progress(f"re-test at d = {d} with fresh targets")
-        A = _analyse_d(ensemble(law, b, V, Ns, seeds, ctx.progress), exact, z)
+        A = _analyse_d(E, exact, z)
         for dd, N, what in fails:
             if dd != d:
                 continue

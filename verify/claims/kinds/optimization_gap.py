@@ -266,23 +266,45 @@ def measure(p: dict, tol: dict, ctx: Context) -> Measured:
     opt = best_etf(M, m, s, abar)
     out = Measured(opt, ds, Ns, t_start=t_start)
     refs, recs, seeds = out.refs, out.recs, out.seeds
+    calls = {f"ref:{d}": ("ref", opt, d, var_a) for d in ds}
     for i_d, d in enumerate(ds):
-        ctx.progress(f"d = {d}: mean-field references")
-        refs[d] = meanfield_reference(opt, d, var_a)
         for i_n, N in enumerate(Ns):
-            ctx.progress(f"d = {d}, N = {N}: {n_t} targets x {1 + p['random_starts']} starts")
             for k in range(n_t):
                 seed = p["seed"] + k + n_t * (i_d * len(Ns) + i_n)
                 seeds.append(seed)
-                r = run_instance(opt, d, N, seed, var_a=var_a, random_starts=p["random_starts"], grad_max=tol["grad_max"])
-                lower, upper = r["gap"] - r["delta_N"], r["delta_hat"] - r["gap"]
-                if r["grad_norm"] > tol["grad_max"] or not r["second_order"] or min(lower, upper) < -tol["sandwich_atol"]:
-                    out.reruns += 1
-                    ctx.progress(f"  re-running seed {seed} with tighter tolerances")
-                    r = run_instance(opt, d, N, seed, var_a=var_a, random_starts=p["random_starts"], grad_max=tol["grad_max"], tighten=True)
-                r.update(refs[d])
-                recs.append(r)
+                calls[f"instance:{d}:{N}:{seed}"] = ("instance", opt, d, N, seed, var_a, p["random_starts"], tol["grad_max"],
+                                                     tol["sandwich_atol"])
+    ctx.progress(f"{len(calls)} units: the mean-field references of d = {ds} and {len(calls) - len(ds)} instances "
+                 f"({n_t} targets x {1 + p['random_starts']} starts per (d, N))")
+    res = ctx.map(_unit, calls, what="units", encode=_plain)
+    for d in ds:
+        refs[d] = res[f"ref:{d}"]
+    for key, r in res.items():
+        if key.startswith("instance:"):
+            out.reruns += r.pop("rerun")
+            r.update(refs[r["d"]])
+            recs.append(r)
     return out
+
+
+def _plain(v: dict) -> dict:
+    """A record with numpy scalars as Python numbers (JSON for the partial results; the same values)."""
+    return {k: (x.item() if hasattr(x, "item") else x) for k, x in v.items()}
+
+
+def _unit(what: str, opt, d: int, *args):
+    """One unit: "ref" -> `meanfield_reference(opt, d, var_a)`; "instance" -> `run_instance`, re-run with
+    tighter tolerances when a check failed (the record says so in "rerun")."""
+    if what == "ref":
+        return meanfield_reference(opt, d, *args)
+    N, seed, var_a, starts, grad_max, atol = args
+    r = run_instance(opt, d, N, seed, var_a=var_a, random_starts=starts, grad_max=grad_max)
+    lower, upper = r["gap"] - r["delta_N"], r["delta_hat"] - r["gap"]
+    rerun = r["grad_norm"] > grad_max or not r["second_order"] or min(lower, upper) < -atol
+    if rerun:
+        r = run_instance(opt, d, N, seed, var_a=var_a, random_starts=starts, grad_max=grad_max, tighten=True)
+    r["rerun"] = int(rerun)
+    return r
 
 
 def analyse(m: Measured, tol: dict) -> dict:
