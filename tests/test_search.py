@@ -240,11 +240,13 @@ def test_etf_grid_kind_verifies_and_resumes(tmp_path):
     assert f.figures["instances"] == 12 and f.figures["all_ok"] == 12
     assert 0 < f.figures["max_relative_gap"] < 0.5 and f.figures["max_grad_norm"] <= 1e-12
     # An interrupted run leaves its finished instances; a rerun with the same key reuses them.
+    # The units are (M, ||mu||/s): 4 of them, 3 instances each.
     saved = ctx.load_partial()
-    assert len(saved) == 12
+    assert sorted(saved) == ["unit:2,0.5", "unit:2,4.0", "unit:3,0.5", "unit:3,4.0"]
+    assert sum(len(u["outs"]) for u in saved.values()) == 12
     seen = []
     f2 = KINDS["etf-grid"].run(claim, Context(claim.id, tmp_path, False, progress=seen.append, resume_key="k1"))
-    assert f2.rows == f.rows and any("resuming: 12 instances" in s for s in seen)
+    assert f2.rows == f.rows and any("4 of 4 from an interrupted run" in s for s in seen)
     assert Context(claim.id, tmp_path, False, resume_key="other").load_partial() == {}
 
 
