@@ -64,7 +64,7 @@ class Context:
     on_dask: bool = False  # the claim runs as a task on dask.distributed: `map` submits its units there too
 
     def map(self, fn: Callable, calls: dict[str, tuple], *, what: str = "units", encode: Callable = lambda v: v,
-            decode: Callable = lambda v: v) -> dict:
+            decode: Callable = lambda v: v, cost: Callable[[str], float] | None = None) -> dict:
         """{key: fn(*args)} for calls = {key: args}: the independent units of a claim.
 
         Each unit is a pure function of its arguments (seeds included), so its value does not
@@ -72,7 +72,9 @@ class Context:
         claim itself runs on dask.distributed (`on_dask`), as tasks of the same cluster
         (`verify.claims.units.map_units`). Finished units are saved with the partial results
         (`encode` makes a value JSON, `decode` undoes it exactly: floats round-trip through JSON),
-        so an interrupted run resumes from them; progress reports the units done with an ETA."""
+        so an interrupted run resumes from them; progress reports the units done with an ETA.
+        `cost(key)`, a relative estimate, starts the costliest units first on a cluster (the
+        makespan of greedy scheduling); it never changes a value, and the result keeps `calls`' order."""
         import json
 
         from verify.claims.units import Progress, map_units, run_unit
@@ -94,6 +96,8 @@ class Context:
             bar.step()
 
         if self.on_dask and len(todo) > 1:
+            if cost is not None:
+                todo = dict(sorted(todo.items(), key=lambda kv: -cost(kv[0])))
             for key, value in map_units(fn, todo):
                 record(key, value)
         else:

@@ -75,7 +75,8 @@ def measure(p: dict, ctx: Context) -> Measured:
     m = Measured(Ms, list(p["d_rules"]), list(p["ratios"]))
     calls = {f"{M},{ratio!r}": (M, ratio, p) for M in Ms for ratio in m.ratios}
     ctx.progress(f"{len(calls)} units (M, ||mu||/s) of {len(m.rules)} instances each")
-    res = ctx.map(_unit, calls, what="(M, ||mu||/s) units")
+    # cost: the search and the bounds grow fast with M (the largest M start first on a cluster)
+    res = ctx.map(_unit, calls, what="(M, ||mu||/s) units", cost=lambda key: float(key.split(",")[0]) ** 4)
     for (M, ratio, _p), r in zip(calls.values(), res.values()):
         m.outs += r["outs"]
         for d_eff, sec in r["search_seconds"].items():

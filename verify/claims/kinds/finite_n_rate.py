@@ -175,7 +175,9 @@ def _ensembles(ctx: Context, p: dict, ds: list, Ns: list, gaussian: bool, seed0:
         for c0 in range(0, len(seeds), CHUNK):
             calls[f"{tag}ensemble:{d}:{c0}"] = ("ensemble", law, b, V, Ns, seeds[c0:c0 + CHUNK])
     ctx.progress(f"{len(calls)} units: {'the constants and ' if gaussian else ''}chunks of {CHUNK} targets at d = {ds}")
-    res = ctx.map(_unit, calls, what=f"{tag}units", encode=_encode, decode=_decode)
+    # cost: a chunk's pass over K_WW grows with d (the Gram product); the constants are cheap
+    res = ctx.map(_unit, calls, what=f"{tag}units", encode=_encode, decode=_decode,
+                  cost=lambda key: 16.0 + float(key.split(":")[1]) if "ensemble:" in key else 1.0)
     out = {}
     for d, (b, V, law, seeds) in setup.items():
         E = _merge([res[f"{tag}ensemble:{d}:{c0}"] for c0 in range(0, len(seeds), CHUNK)])

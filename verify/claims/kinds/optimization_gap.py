@@ -276,7 +276,9 @@ def measure(p: dict, tol: dict, ctx: Context) -> Measured:
                                                      tol["sandwich_atol"])
     ctx.progress(f"{len(calls)} units: the mean-field references of d = {ds} and {len(calls) - len(ds)} instances "
                  f"({n_t} targets x {1 + p['random_starts']} starts per (d, N))")
-    res = ctx.map(_unit, calls, what="units", encode=_plain)
+    # cost: an instance's minimizations grow with N d (the references are cheap)
+    res = ctx.map(_unit, calls, what="units", encode=_plain,
+                  cost=lambda key: float(key.split(":")[1]) * float(key.split(":")[2]) if key.startswith("instance:") else 0.0)
     for d in ds:
         refs[d] = res[f"ref:{d}"]
     for key, r in res.items():
