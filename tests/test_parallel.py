@@ -76,8 +76,10 @@ def test_an_existing_cluster_started_with_the_dask_command_line(tmp_path, capsys
         address = json.loads(sf.read_text())["address"]
         procs.append(subprocess.Popen([dask, "worker", "--scheduler-file", str(sf), "--nworkers", "2", "--nthreads", "1",
                                        "--no-dashboard"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        assert main(["run", *FAST[1:], "--out", str(tmp_path / "remote"), "--no-cache", "--scheduler", address]) == 0
-        assert main(["run", *FAST[1:], "--out", str(tmp_path / "local"), "--no-cache"]) == 0
+        # the blas claim splits into units (Context.map): they run as tasks of the same external cluster
+        claims = [*FAST[1:], _blas_claim(tmp_path)]
+        assert main(["run", *claims, "--out", str(tmp_path / "remote"), "--no-cache", "--scheduler", address]) == 0
+        assert main(["run", *claims, "--out", str(tmp_path / "local"), "--no-cache"]) == 0
         capsys.readouterr()
         assert _reports(tmp_path / "remote") == _reports(tmp_path / "local")
     finally:
@@ -165,3 +167,22 @@ def test_progress_bar_reports_elapsed_and_eta():
         bar.step()
     assert 1 <= len(lines) <= 21 and lines[-1].startswith("[####################] 40/40 units")
     assert "ETA 0:00" in lines[-1]
+
+
+def _dies_once(x: float, marker: str) -> float:
+    """Kills its worker process the first time it runs (a lost worker), then computes."""
+    if not os.path.exists(marker):
+        Path(marker).write_text("died")
+        os._exit(1)
+    return 2.0 * x
+
+
+def test_a_task_whose_worker_dies_is_rerun(tmp_path):
+    from verify.reports.parallel import run_calls
+
+    marker = str(tmp_path / "marker")
+    lines = []
+    out = run_calls(_dies_once, {f"k{i}": (float(i), marker) for i in range(4)}, workers=2, scheduler=None,
+                    progress=lines.append)
+    assert out == {f"k{i}": 2.0 * i for i in range(4)} and Path(marker).read_text() == "died"
+    assert lines and "4/4 blocks" in lines[-1]

@@ -311,8 +311,55 @@ def _progress_printer(what: str):
     return progress
 
 
+def cmd_loss_law(args) -> int:
+    """verify loss --target-law: the exact L_N of a target drawn chunk by chunk from its law and seed."""
+    import time
+
+    from verify.io import load_npz_arrays
+    from verify.model.blocked import block_calls, block_term, check_network, evaluate, law_target, reduce
+
+    for flag in ("N", "d", "seed"):
+        if getattr(args, flag) is None:
+            raise InputError(f"--target-law needs --{flag}")
+    target = law_target(args.target_law, args.N, args.d, args.seed, mu_norm=args.mu_norm, s=args.s, abar=args.abar,
+                        var_a=args.var_a, sparsity=args.sparsity, activation=args.activation, chunk=args.chunk)
+    b, V = load_npz_arrays(args.compressed, ("b", "V"), "compressed")
+    b, V = check_network(target, b, V)
+    t0 = time.perf_counter()
+    if args.workers == 1 and args.scheduler is None:
+        res = evaluate(target, b, V, progress=_progress_printer("verify loss: blocks"))
+    else:
+        from verify.reports.parallel import run_calls
+
+        calls = block_calls(target, b, V)
+        parts = run_calls(block_term, calls, workers=args.workers, scheduler=args.scheduler,
+                          progress=lambda line: print(f"verify loss: {line}", file=sys.stderr, flush=True))
+        res = reduce(list(parts.values()), target, b, V)
+    law = target.law
+    _print_json({"loss": res.loss, "N": args.N, "M": int(b.shape[0]), "d": args.d, "activation": law.activation.label,
+                 "method": "exact-kernel-float64-blocked (upper-triangular chunk blocks, math.fsum reduction)",
+                 "target": {"law": args.target_law, "seed": args.seed, "mu_norm": args.mu_norm, "s": args.s,
+                            "abar": args.abar, "var_a": args.var_a,
+                            **({"sparsity": args.sparsity} if args.target_law == "sparse" else {}),
+                            "chunk": target.chunk,
+                            "rows": "chunk c (rows c*chunk ..) drawn with numpy default_rng([seed, c]): w = mu + (s / sqrt d) xi, "
+                                    "a = abar + sqrt(var_a) z"},
+                 "terms": {"target": res.target_term, "cross": res.cross_term, "compressed": res.compressed_term},
+                 "blocks": res.blocks, "seconds": time.perf_counter() - t0,
+                 "workers": args.scheduler or args.workers, "target_convention": TARGET_CONVENTION})
+    return 0
+
+
 def cmd_loss(args) -> int:
     import numpy as np
+
+    if (args.target is None) == (args.target_law is None):
+        raise InputError("give exactly one of --target FILE and --target-law LAW")
+    if args.target_law is not None:
+        return cmd_loss_law(args)
+    for flag, default in (("N", None), ("d", None), ("seed", None), ("workers", 1), ("scheduler", None)):
+        if getattr(args, flag) != default:
+            raise InputError(f"--{flag} applies to --target-law only")
 
     from verify.io import load_npz_arrays
     from verify.kernels import row_norms_sq
@@ -506,9 +553,23 @@ def build_parser() -> argparse.ArgumentParser:
                                     "sigma(<w_i, x>) (the 1/N applied here: store the raw a_i) and g(x) = sum_j b_j "
                                     "sigma(<v_j, x>). Prints a JSON number, or a decimal string when L_N lies outside "
                                     "the float64 range.")
-    lo.add_argument("--target", required=True,
+    lo.add_argument("--target",
                     help=".npz with a (N,) and W (N, d): the raw output weights a_i, NOT divided by N; the "
                          "command forms f_N(x) = (1/N) sum_i a_i sigma(<w_i, x>) itself")
+    lo.add_argument("--target-law", choices=("gaussian", "rademacher", "uniform", "sparse"),
+                    help="instead of --target: a target drawn from the law of MATH.md section 1 (mu = mu_norm e_1) "
+                         "with --N, --d, --seed; chunk c of rows is drawn with numpy default_rng([seed, c]), and "
+                         "L_N is summed over upper-triangular blocks (math.fsum: the same bits for any --workers)")
+    lo.add_argument("--N", type=_int_arg("--N", 1, 10**7), help="target width (with --target-law)")
+    lo.add_argument("--d", type=_int_arg("--d", 1, 10**5), help="input dimension (with --target-law)")
+    lo.add_argument("--seed", type=_int_arg("--seed", 0, 2**63 - 1), help="target seed (with --target-law)")
+    lo.add_argument("--mu-norm", type=_float_arg("--mu-norm", lo=0), default=1.0)
+    lo.add_argument("--s", type=_float_arg("--s", lo=0, lo_open=True), default=1.0)
+    lo.add_argument("--abar", type=_float_arg("--abar"), default=1.0)
+    lo.add_argument("--var-a", type=_float_arg("--var-a", lo=0), default=0.0)
+    lo.add_argument("--sparsity", type=_float_arg("--sparsity", lo=0, lo_open=True, hi=1), default=0.1)
+    lo.add_argument("--chunk", type=_int_arg("--chunk", 16, 65536), default=4096, help="rows per block edge (--target-law)")
+    _parallel_args(lo)
     lo.add_argument("--compressed", required=True, help=".npz with b (M,) and V (M, d)")
     lo.add_argument("--activation", default="relu")
     lo.add_argument("--json", action="store_true", help="(output is always JSON)")

@@ -61,3 +61,26 @@ def run_tasks(fn, calls: dict, *, workers: int, scheduler: str | None, log=lambd
         if cluster is not None:
             cluster.close()
 
+
+
+def run_calls(fn, calls: dict, *, workers: int, scheduler: str | None, progress=None) -> dict:
+    """{key: fn(*args)} for calls = {key: args}, every call a task (BLAS on one thread) on a local
+    cluster of `workers` processes or the cluster at `scheduler`; `progress(line)` gets a bar
+    with an ETA. Used by `verify loss --target-law` for the blocks of L_N."""
+    from distributed import as_completed
+
+    from verify.claims.units import Progress, run_unit
+
+    client, cluster = _client(workers, scheduler)
+    try:
+        bar = Progress(len(calls), "blocks", progress or (lambda m: None))
+        futures = {client.submit(run_unit, fn, args, pure=False, retries=RETRIES): key for key, args in calls.items()}
+        out = {}
+        for fut in as_completed(list(futures)):
+            out[futures[fut]] = fut.result()
+            bar.step()
+        return out
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
