@@ -28,6 +28,10 @@ def pytest_configure(config):
     config.addinivalue_line("filterwarnings", "ignore:mypy_extensions.TypedDict is deprecated:DeprecationWarning")
 
 
+# The suite runs every command sequentially unless a test asks for workers: without --workers the
+# commands size a local dask cluster to the cores, which under pytest-xdist would oversubscribe them.
+os.environ.setdefault("VERIFY_WORKERS", "1")
+
 settings.register_profile("ci", max_examples=60, deadline=None, print_blob=True)
 settings.register_profile("dev", max_examples=10, deadline=None)
 settings.register_profile("thorough", max_examples=1000, deadline=None)

@@ -186,3 +186,17 @@ def test_a_task_whose_worker_dies_is_rerun(tmp_path):
                     progress=lines.append)
     assert out == {f"k{i}": 2.0 * i for i in range(4)} and Path(marker).read_text() == "died"
     assert lines and "4/4 blocks" in lines[-1]
+
+
+def test_the_default_size_is_the_cores_or_verify_workers(monkeypatch, tmp_path, capsys):
+    from verify.cli import default_workers
+
+    monkeypatch.delenv("VERIFY_WORKERS", raising=False)
+    assert default_workers() == len(os.sched_getaffinity(0))
+    monkeypatch.setenv("VERIFY_WORKERS", "3")
+    assert default_workers() == 3
+    for bad in ("0", "x", "-1", "2.5"):
+        monkeypatch.setenv("VERIFY_WORKERS", bad)
+        rc = main(["run", FAST[1], "--out", str(tmp_path / "r")])
+        err = capsys.readouterr().err
+        assert rc == 2 and "VERIFY_WORKERS" in err and err.count("\n") == 1, err

@@ -123,7 +123,7 @@ def cmd_run(args) -> int:
         raise InputError("no claims to run: the selection is empty"
                          + ("" if args.paths else f" for profile {args.profile!r}"))
     try:
-        reports = run_claims(claims, args.out, reuse=not args.no_cache, profile=args.profile, workers=args.workers,
+        reports = run_claims(claims, args.out, reuse=not args.no_cache, profile=args.profile, workers=_workers(args),
                              scheduler=args.scheduler)
     except WriteError as e:  # a full disk or a permission: not the claims' fault, and nothing good is lost
         print(f"verify: error: {e}", file=sys.stderr)
@@ -151,7 +151,7 @@ def cmd_check(args) -> int:
         raise InputError(f"nothing to check: {'no claim files found' if not given else 'only full-profile claims given'}"
                          " (verify check runs quick claims; use verify run --profile full for the others)")
     junit = _junit_path(args.junit) if args.junit is not None else None
-    reports = run_claims(claims, Path(args.out or "."), reuse=False, make_plots=False, write=False, workers=args.workers,
+    reports = run_claims(claims, Path(args.out or "."), reuse=False, make_plots=False, write=False, workers=_workers(args),
                          scheduler=args.scheduler)
     moved = compare(claims, reports)
     if junit is not None:
@@ -182,10 +182,29 @@ def _scheduler_arg(text: str) -> str:
     return text.strip()
 
 
+def default_workers() -> int:
+    """The local cluster's size when --workers is not given: $VERIFY_WORKERS if set, else the cores
+    this process may use (1 means no dask: one task after another in this process)."""
+    env = os.environ.get("VERIFY_WORKERS")
+    if env is not None and env.strip():
+        if not re.fullmatch(r"\s*\d{1,4}\s*", env) or not 1 <= int(env) <= WORKERS_MAX:
+            raise InputError(f"VERIFY_WORKERS must be an integer in [1, {WORKERS_MAX}], got {env!r}")
+        return int(env)
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def _workers(args) -> int:
+    return args.workers if args.workers is not None else default_workers()
+
+
 def _parallel_args(sub) -> None:
-    sub.add_argument("--workers", type=_int_arg("--workers", 1, WORKERS_MAX), default=1,
-                     help="claims run as tasks on a local dask cluster of this many processes (default 1: one "
-                          "after another in this process, no dask); results do not depend on it")
+    sub.add_argument("--workers", type=_int_arg("--workers", 1, WORKERS_MAX), default=None,
+                     help="the work runs as tasks on a local dask cluster of this many processes, one thread each "
+                          "(default: $VERIFY_WORKERS, else the cores; 1: one task after another in this process, "
+                          "no dask); results do not depend on it")
     sub.add_argument("--scheduler", type=_scheduler_arg, metavar="ADDRESS",
                      help="run the claims on an existing dask cluster (tcp://HOST:PORT) instead")
 
@@ -326,13 +345,14 @@ def cmd_loss_law(args) -> int:
     b, V = load_npz_arrays(args.compressed, ("b", "V"), "compressed")
     b, V = check_network(target, b, V)
     t0 = time.perf_counter()
-    if args.workers == 1 and args.scheduler is None:
+    workers = _workers(args)
+    if (workers == 1 or target.chunks == 1) and args.scheduler is None:
         res = evaluate(target, b, V, progress=_progress_printer("verify loss: blocks"))
     else:
         from verify.reports.parallel import run_calls
 
         calls = block_calls(target, b, V)
-        parts = run_calls(block_term, calls, workers=args.workers, scheduler=args.scheduler,
+        parts = run_calls(block_term, calls, workers=workers, scheduler=args.scheduler,
                           progress=lambda line: print(f"verify loss: {line}", file=sys.stderr, flush=True))
         res = reduce(list(parts.values()), target, b, V)
     law = target.law
@@ -346,7 +366,7 @@ def cmd_loss_law(args) -> int:
                                     "a = abar + sqrt(var_a) z"},
                  "terms": {"target": res.target_term, "cross": res.cross_term, "compressed": res.compressed_term},
                  "blocks": res.blocks, "seconds": time.perf_counter() - t0,
-                 "workers": args.scheduler or args.workers, "target_convention": TARGET_CONVENTION})
+                 "workers": args.scheduler or (1 if target.chunks == 1 else workers), "target_convention": TARGET_CONVENTION})
     return 0
 
 
@@ -357,7 +377,7 @@ def cmd_loss(args) -> int:
         raise InputError("give exactly one of --target FILE and --target-law LAW")
     if args.target_law is not None:
         return cmd_loss_law(args)
-    for flag, default in (("N", None), ("d", None), ("seed", None), ("workers", 1), ("scheduler", None)):
+    for flag, default in (("N", None), ("d", None), ("seed", None), ("workers", None), ("scheduler", None)):
         if getattr(args, flag) != default:
             raise InputError(f"--{flag} applies to --target-law only")
 
