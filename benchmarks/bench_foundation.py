@@ -57,18 +57,20 @@ def main(argv=None) -> int:
     t_fast_buf, _ = best_of(lambda: kernel_matrix(relu, A, B, out=buf))
     t_naive, K0 = best_of(lambda: naive_relu_matrix(A, B))
     t_gemm, _ = best_of(lambda: A @ B.T)
+    t_gemm_buf, _ = best_of(lambda: np.matmul(A, B.T, out=buf))  # like for like with the fused path into buf
     pairs = n * n
     results["relu_matrix"] = {
         "pairs": pairs, "fused_pairs_per_s": pairs / t_fast, "fused_into_buffer_pairs_per_s": pairs / t_fast_buf,
         "naive_numpy_pairs_per_s": pairs / t_naive,
         "gram_only_pairs_per_s": pairs / t_gemm, "speedup_vs_naive": t_naive / t_fast,
-        "fused_over_gram": t_gemm / t_fast_buf, "issue_12_target_fused_over_gram": 0.8,
+        "gram_into_buffer_pairs_per_s": pairs / t_gemm_buf,
+        "fused_over_gram": t_gemm_buf / t_fast_buf, "issue_12_target_fused_over_gram": 0.8,
         "max_abs_diff_vs_naive_over_max": float(np.max(np.abs(K - K0)) / np.max(np.abs(K0))),
     }
     print(f"ReLU kernel matrix {n}x{n}, d={d}: fused {pairs / t_fast:.3g} pairs/s ({t_fast:.3f} s), "
           f"into a reused buffer {pairs / t_fast_buf:.3g} pairs/s ({t_fast_buf:.3f} s); "
           f"plain numpy {pairs / t_naive:.3g} pairs/s ({t_naive:.3f} s); Gram product alone {pairs / t_gemm:.3g} pairs/s; "
-          f"speed-up {t_naive / t_fast:.1f}x; fused (reused buffer) at {t_gemm / t_fast_buf:.2f} of the Gram product")
+          f"speed-up {t_naive / t_fast:.1f}x; fused at {t_gemm_buf / t_fast_buf:.2f} of the Gram product (both into a reused buffer)")
 
     N, d, M = 20000, 256, 16
     mu = np.zeros(d)

@@ -16,11 +16,13 @@ RETRIES = 2  # a task whose worker dies is re-run on another worker up to this m
 
 
 def run_unit(fn, args: tuple):
-    """One unit of a claim, BLAS on one thread (as `runner.compute` runs whole claims): a unit's
-    value is then the same bits wherever it ran."""
+    """One unit of a claim, BLAS and the kernel matrices on one thread (as `runner.compute` runs
+    whole claims): a unit's value is then the same bits wherever it ran, on one core."""
     from threadpoolctl import threadpool_limits
 
-    with threadpool_limits(1):
+    from verify.kernels.matrix import kernel_threads
+
+    with threadpool_limits(1), kernel_threads(1):
         return fn(*args)
 
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 import math
 import os
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -53,34 +54,52 @@ def _normalized(X: np.ndarray, norms: np.ndarray) -> np.ndarray:
     return X * inv[:, None]
 
 
-# Tiles of the Gram product: a 512 x 4096 tile per thread (16 MiB, in L3) is where the Gram product
-# runs near the speed of one large call and the fused pass still reads it from cache; measured here
-# (4096 x 4096, d = 256): 0.80 of the bare threaded Gram product, against 0.64 for 64-row bands
-# written in place and 0.73-0.78 for smaller tiles (benchmarks/bench_foundation.py).
+# Tiles of the Gram product: 256-512 x 4096 (8-16 MiB, in L3) is where the Gram product runs near
+# the speed of one large call and the fused pass still reads it from cache; measured here
+# (4096 x 4096, d = 256): 0.79-0.80 of the bare threaded Gram product, against 0.64 for 64-row
+# bands written in place and 0.73-0.78 for smaller tiles (benchmarks/bench_foundation.py).
 _TILE_ROWS = 512
 _TILE_COLS = 4096
+_THREADS_NOW: list[int] = []  # the innermost `kernel_threads` setting (empty: _THREADS)
 
 
-def _two_slope_worker(An, Bn, i0, i1, scale_rows, scale_cols, shift, out):
-    """One thread's rows i0:i1: Gram tiles (single-threaded BLAS) into a private buffer, each
-    followed by the fused pass that writes the kernel values into out."""
+@contextmanager
+def kernel_threads(n: int):
+    """Within the block, the kernel matrices use at most n threads (the claims run with 1: a
+    process then uses one core, and a cluster of P workers P cores). The values do not depend on
+    it: the tiles are the same whatever the number of threads."""
+    _THREADS_NOW.append(max(1, int(n)))
+    try:
+        yield
+    finally:
+        _THREADS_NOW.pop()
+
+
+def _tile_rows(i0: int, i1: int, scale_rows, An, Bn, scale_cols, shift, out, tile) -> None:
+    """Rows i0:i1 (one tile high): Gram tiles into the private buffer `tile`, each followed by the
+    fused pass writing the kernel values into out."""
     m = Bn.shape[0]
-    tile = np.empty((min(_TILE_ROWS, i1 - i0), min(_TILE_COLS, m)))
-    for r0 in range(i0, i1, _TILE_ROWS):
-        r1 = min(r0 + _TILE_ROWS, i1)
-        for c0 in range(0, m, _TILE_COLS):
-            c1 = min(c0 + _TILE_COLS, m)
-            T = tile[:r1 - r0, :c1 - c0]
-            if c1 - c0 < tile.shape[1]:
-                T = np.ascontiguousarray(T)  # the last, narrower column tile
-            np.matmul(An[r0:r1], Bn[c0:c1].T, out=T)
-            two_slope_pass(T, out, r0, c0, scale_rows, scale_cols, shift)
+    for c0 in range(0, m, _TILE_COLS):
+        c1 = min(c0 + _TILE_COLS, m)
+        T = tile[:i1 - i0, :c1 - c0]
+        if c1 - c0 < tile.shape[1]:
+            T = np.ascontiguousarray(T)  # the last, narrower column tile
+        np.matmul(An[i0:i1], Bn[c0:c1].T, out=T)
+        two_slope_pass(T, out, i0, c0, scale_rows, scale_cols, shift)
+
+
+def _two_slope_worker(An, Bn, tiles, scale_rows, scale_cols, shift, out):
+    """One thread's share: a run of row tiles (single-threaded BLAS)."""
+    tile = np.empty((min(_TILE_ROWS, An.shape[0]), min(_TILE_COLS, Bn.shape[0])))
+    for i0, i1 in tiles:
+        _tile_rows(i0, i1, scale_rows, An, Bn, scale_cols, shift, out, tile)
 
 
 def _fill_two_slope(A, B, na, nb, act: Activation, out):
-    """out <- the two-slope kernel matrix. Each thread owns a band of rows and does its own Gram
-    products with BLAS limited to one thread: a threaded BLAS would leave its workers spinning
-    while numpy's passes run, which costs a third of the time on two cores (measured)."""
+    """out <- the two-slope kernel matrix. The rows are cut in tiles of _TILE_ROWS from row 0
+    whatever the number of threads (so the Gram products, and the values, are the same bits);
+    each thread takes a run of tiles and does its own Gram products with BLAS limited to one
+    thread: a threaded BLAS would leave its workers spinning while the passes run."""
     from threadpoolctl import threadpool_limits
 
     a, b = act.two_slope
@@ -88,15 +107,16 @@ def _fill_two_slope(A, B, na, nb, act: Activation, out):
     shift = math.pi * (a * a + b * b) / (2.0 * b * b)
     An, Bn = _normalized(A, na), _normalized(B, nb)
     rows = An.shape[0]
-    parts = max(1, min(_THREADS, -(-rows // 64)))
-    bounds = np.linspace(0, rows, parts + 1).astype(int)
+    tiles = [(i0, min(i0 + _TILE_ROWS, rows)) for i0 in range(0, rows, _TILE_ROWS)]
+    threads = min(_THREADS_NOW[-1] if _THREADS_NOW else _THREADS, len(tiles))
     scale_rows = curv * na
     with threadpool_limits(limits=1, user_api="blas"):
-        jobs = [
-            _pool().submit(_two_slope_worker, An, Bn, i0, i1, scale_rows, nb, shift, out)
-            for i0, i1 in zip(bounds[:-1], bounds[1:])
-            if i1 > i0
-        ]
+        if threads <= 1:
+            _two_slope_worker(An, Bn, tiles, scale_rows, nb, shift, out)
+            return
+        runs = [list(r) for r in np.array_split(np.arange(len(tiles)), threads)]
+        jobs = [_pool().submit(_two_slope_worker, An, Bn, [tiles[k] for k in run], scale_rows, nb, shift, out)
+                for run in runs if len(run)]
         for job in jobs:
             job.result()
 

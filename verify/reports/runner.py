@@ -175,13 +175,16 @@ def compute(claim: Claim, out_dir, staging, *, make_plots: bool, write: bool, re
     on its thread count, which moved the last bits of some figures (seen: 1e-15 relative in the
     U-statistic claims) between a sequential run and a run on workers. With one thread a claim's
     figures are the same bits however many claims run at once, and workers do not oversubscribe
-    the cores."""
+    the cores. The kernel matrices' own threads are held to one as well (`kernel_threads`): a
+    process running claims uses one core, so --workers 1 is one core and --workers P is P."""
     from threadpoolctl import threadpool_limits
+
+    from verify.kernels.matrix import kernel_threads
 
     log = _logger(quiet)
     ctx = Context(claim.id, out_dir if write else None, make_plots and write, progress=lambda m: log(f"{head}:   {m}"),
                   resume_key=resume_key, resume=reuse, fig_dir=staging, warn=warn, on_dask=on_dask)
-    with threadpool_limits(1):
+    with threadpool_limits(1), kernel_threads(1):
         return check_one(claim, ctx)
 
 
