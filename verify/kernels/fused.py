@@ -71,14 +71,6 @@ def fit_coefficients(degree: int = DEGREE, dps: int = 50) -> tuple[tuple[float, 
         return tuple(tuple(float(c) for c in mp.lu_solve(vander, mp.matrix([f(t) for t in nodes]))) for f in (g, h))
 
 
-def _horner_source() -> str:
-    """Straight-line Horner over both coefficient sets; each step picks H's (big) or G's coefficient."""
-    lines = ["def poly(z, big):", f"    v = {H_COEFFS[-1]!r} if big else {G_COEFFS[-1]!r}"]
-    for cg, ch in zip(reversed(G_COEFFS[:-1]), reversed(H_COEFFS[:-1])):
-        lines.append(f"    v = v * z + ({ch!r} if big else {cg!r})")
-    return "\n".join(lines + ["    return v", ""])
-
-
 def _host_features() -> None:
     """Before numba's first compilation in this process: the host's CPU name and features, less the
     `prefer-256-bit` tuning (only a preference; no instruction is added). No effect once numba
@@ -95,9 +87,16 @@ def _compile():
     _host_features()
     from numba import njit
 
-    ns: dict = {}
-    exec(_horner_source(), ns)  # our own constants above, never input
-    poly = njit(inline="always")(ns["poly"])
+    G, H, n = G_COEFFS, H_COEFFS, len(G_COEFFS)
+
+    @njit(inline="always")
+    def poly(z, big):
+        """Horner over both coefficient sets; each step picks H's (big) or G's coefficient. The
+        tuples are compile-time constants and the loop is unrolled."""
+        v = H[n - 1] if big else G[n - 1]
+        for k in range(n - 2, -1, -1):
+            v = v * z + (H[k] if big else G[k])
+        return v
 
     @njit(nogil=True, fastmath={"contract"})
     def fused(T, out, r0, c0, scale_rows, scale_cols, shift):

@@ -26,7 +26,7 @@ import numpy as np
 
 from verify.errors import InputError
 from verify.kernels import get_activation, kernel_block, row_norms_sq
-from verify.model.networks import TargetLaw, TwoLayerNetwork
+from verify.model.networks import TargetLaw, TwoLayerNetwork, mu_along_e1
 
 CHUNK = 4096  # rows per chunk: a block is 4096 x 4096 (128 MiB), ~0.2 s at d = 256 on one core
 N_MAX = 10**7
@@ -136,8 +136,6 @@ def evaluate(target: LawTarget, b, V, progress=None) -> BlockedLoss:
 def law_target(xi: str, N: int, d: int, seed: int, *, mu_norm: float = 1.0, s: float = 1.0, abar: float = 1.0,
                var_a: float = 0.0, sparsity: float = 0.1, activation: str = "relu", chunk: int = CHUNK) -> LawTarget:
     """The target law of MATH.md section 1 with mu = mu_norm e_1, as the command line gives it."""
-    from verify.model.networks import mu_along_e1
-
     if not isinstance(d, (int, np.integer)) or d < 1:
         raise InputError(f"d must be a positive integer, got {d!r}")
     law = TargetLaw(d=d, mu=mu_along_e1(d, mu_norm), s=s, abar=abar, var_a=var_a, xi=xi, sparsity=sparsity,

@@ -20,9 +20,8 @@ from __future__ import annotations
 
 import logging
 
-from verify.errors import InputError
-
 from verify.claims.units import RETRIES
+from verify.errors import InputError
 
 
 def _client(workers: int, scheduler: str | None):
@@ -62,25 +61,16 @@ def run_tasks(fn, calls: dict, *, workers: int, scheduler: str | None, log=lambd
             cluster.close()
 
 
-
 def run_calls(fn, calls: dict, *, workers: int, scheduler: str | None, progress=None) -> dict:
-    """{key: fn(*args)} for calls = {key: args}, every call a task (BLAS on one thread) on a local
-    cluster of `workers` processes or the cluster at `scheduler`; `progress(line)` gets a bar
-    with an ETA. Used by `verify loss --target-law` for the blocks of L_N."""
-    from distributed import as_completed
-
+    """{key: fn(*args)} for calls = {key: args}, every call a task of `run_tasks` (BLAS and the
+    kernel matrices on one thread, `run_unit`); `progress(line)` gets a bar with an ETA. Used by
+    `verify loss --target-law` for the blocks of L_N."""
     from verify.claims.units import Progress, run_unit
 
-    client, cluster = _client(workers, scheduler)
-    try:
-        bar = Progress(len(calls), "blocks", progress or (lambda m: None))
-        futures = {client.submit(run_unit, fn, args, pure=False, retries=RETRIES): key for key, args in calls.items()}
-        out = {}
-        for fut in as_completed(list(futures)):
-            out[futures[fut]] = fut.result()
-            bar.step()
-        return out
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
+    bar = Progress(len(calls), "blocks", progress or (lambda m: None))
+    out = {}
+    for key, fut in run_tasks(run_unit, {k: ((fn, args), {}) for k, args in calls.items()}, workers=workers,
+                              scheduler=scheduler):
+        out[key] = fut.result()
+        bar.step()
+    return out

@@ -237,10 +237,10 @@ def _run(claims, out_dir, run_id, *, reuse, make_plots, write, profile, quiet, w
         log(f"{heads[i]}: {finding.status} in {duration:.1f} s. {finding.summary}")
         reports[i] = rep
 
-    def task_args(i: int, staging) -> tuple:
+    def task_args(i: int, staging, on_dask: bool = False) -> tuple:
         claim = claims[i]
         return (claim, out_dir, staging), dict(make_plots=make_plots, write=write, resume_key=f"{claim.sha256}:{version}",
-                                               reuse=reuse, head=heads[i], quiet=quiet)
+                                               reuse=reuse, head=heads[i], quiet=quiet, on_dask=on_dask)
 
     try:
         if workers == 1 and scheduler is None:
@@ -260,9 +260,7 @@ def _run(claims, out_dir, run_id, *, reuse, make_plots, write, profile, quiet, w
             try:
                 # longest first (the last report's duration): the makespan of greedy scheduling
                 todo.sort(key=lambda i: -_duration_hint(out_dir, claims[i]))
-                calls = {i: task_args(i, stagings[i]) for i in todo}
-                for args, kw in calls.values():
-                    kw["on_dask"] = True
+                calls = {i: task_args(i, stagings[i], on_dask=True) for i in todo}
                 for i in todo:
                     log(f"{heads[i]}: submitted ({claims[i].kind})")
                 for i, future in run_tasks(compute, calls, workers=workers, scheduler=scheduler, log=log):
