@@ -60,17 +60,20 @@ def _timed_units():
 
 def scheduler_overhead(n_tasks: int = 2000) -> dict:
     """Seconds per empty task on a local cluster of 2 one-thread processes (submit to result)."""
-    import logging
+    from distributed import wait
 
-    from distributed import Client, LocalCluster, wait
+    from verify.reports.parallel import _client
 
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0", scheduler_port=0,
-                      memory_limit=0, silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
+    client, cluster = _client(2, None)  # the suite's own local cluster (its worker settings included)
+    try:
         client.submit(abs, -1).result()
         t0 = time.perf_counter()
         futs = [client.submit(abs, -i, pure=False) for i in range(n_tasks)]
         wait(futs)
         dt = time.perf_counter() - t0
+    finally:
+        client.close()
+        cluster.close()
     return {"tasks": n_tasks, "seconds": dt, "seconds_per_task": dt / n_tasks}
 
 

@@ -200,3 +200,25 @@ def test_the_default_size_is_the_cores_or_verify_workers(monkeypatch, tmp_path, 
         rc = main(["run", FAST[1], "--out", str(tmp_path / "r")])
         err = capsys.readouterr().err
         assert rc == 2 and "VERIFY_WORKERS" in err and err.count("\n") == 1, err
+
+
+def _worker_settings():
+    import os
+
+    import dask
+
+    return os.environ.get("MALLOC_TRIM_THRESHOLD_"), dask.config.get("distributed.worker.profile.enabled")
+
+
+def test_local_workers_keep_glibc_adaptive_mmap_and_no_profiler(monkeypatch):
+    """dask's nannies set MALLOC_TRIM_THRESHOLD_=65536 (and leak it into this process's environment),
+    which turns off glibc's adaptive mmap threshold: the units ran 11 % slower; the profiler cost ~8 %."""
+    from verify.reports.parallel import _client
+
+    monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "65536")  # as left by an earlier plain dask cluster
+    client, cluster = _client(1, None)
+    try:
+        assert list(client.run(_worker_settings).values()) == [(None, False)]
+    finally:
+        client.close()
+        cluster.close()

@@ -19,6 +19,7 @@ References: dask.distributed `LocalCluster`, `Client.submit`, `as_completed`
 from __future__ import annotations
 
 import logging
+import os
 
 from verify.claims.units import RETRIES
 from verify.errors import InputError
@@ -43,6 +44,11 @@ def _client(workers: int, scheduler: str | None):
     # https://distributed.dask.org/en/stable/worker-memory.html#automatically-trim-memory
     # Nor the workers' statistical profiler (a thread sampling every task's stack every 10 ms): the
     # suite never reads it.
+    # A nanny also leaks its pre-spawn environment into this process, so after any other local
+    # cluster in the process the workers would inherit dask's 65536 from os.environ: that value is
+    # removed before they start (a value set otherwise is left alone).
+    if os.environ.get("MALLOC_TRIM_THRESHOLD_") == "65536":
+        del os.environ["MALLOC_TRIM_THRESHOLD_"]
     with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
                           "distributed.worker.profile.enabled": False}):
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0",
