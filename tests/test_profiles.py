@@ -100,6 +100,6 @@ def test_shipped_claims_load_with_their_full_profiles():
     claims = load_all(None)
     quick = [c for c in claims if c.profile == "quick"]
     full = [c for c in claims if c.profile == "full"]
-    assert len(quick) == 31 and len(full) == 13
+    assert len(quick) == 32 and len(full) == 14
     quick_of = {c.path: c for c in quick}
     assert all(c.id == quick_of[c.path].id + "-full" for c in full)  # each full claim beside its quick one

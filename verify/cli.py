@@ -522,7 +522,7 @@ def cmd_compress(args) -> int:
     if seconds > 60:
         progress(f"M = {args.M}, d = {args.d}, {args.restarts} restarts: estimated {_duration(seconds)}, {gib:.2g} GiB")
     _print_json(compress(args.M, args.d, args.mu_norm, args.s, args.abar, objective=args.objective,
-                         restarts=args.restarts, seed=args.seed, progress=progress).to_dict())
+                         restarts=args.restarts, seed=args.seed, progress=progress, certify=args.certify).to_dict())
     return 0
 
 
@@ -626,6 +626,8 @@ def build_parser() -> argparse.ArgumentParser:
     cp.add_argument("--restarts", type=_int_arg("--restarts", 1, 10**6), default=1000, help="1..1000000 (default 1000)")
     cp.add_argument("--seed", type=_int_arg("--seed", 0, 2**64 - 1), default=0, help="0..2^64-1 (numpy default_rng)")
     cp.add_argument("--json", action="store_true", help="(output is always JSON)")
+    cp.add_argument("--certify", action="store_true",
+                    help="lower bound by the certified branch and bound (M = 2, no sign assumption; up to minutes)")
     cp.set_defaults(func=cmd_compress)
     return p
 

@@ -111,9 +111,13 @@ def _gap_dict(cb: CertifiedBound) -> dict:
 
 
 def lower_bound(M: int, d: int, mu_norm: float, s: float, abar: float, cache: dict | None = None,
-                pole: bool = False) -> dict:
+                pole: bool = False, certify: bool = False, progress=None) -> dict:
     """The suite's certified lower bound on min L~ (ReLU) as a JSON record (`_bound_dict`): mu = 0
-    the tangent-line bound, else the Delsarte bound with a pole (and the two-point bound if `pole`)."""
+    the tangent-line bound, else the Delsarte bound with a pole (and the two-point bound if `pole`).
+    certify: the branch and bound of `verify.certify.planar` (M = 2, no sign assumption, minutes
+    at large ||mu|| / s); the default bound is kept in "alternatives"."""
+    if certify:
+        return _certified_bound(M, d, mu_norm, s, abar, cache, progress)
     if mu_norm == 0:
         from verify.certify import certify_mu0
 
@@ -159,7 +163,7 @@ def _meanfield_polish(M, d, mu_norm, s, abar, starts, maxiter=200):
 
 def compress(M: int, d: int, mu_norm: float, s: float, abar: float = 1.0, *, objective: str = "simplified",
              restarts: int = 1000, seed: int = 0, progress=None, search=None, bound_cache: dict | None = None,
-             pole_bound: bool = False) -> CompressResult:
+             pole_bound: bool = False, certify: bool = False) -> CompressResult:
     """The result of one instance (see the module docstring and `CompressResult`).
 
     search: a `SearchResult` of the same (M, mu_norm, s, abar, restarts, seed) computed in
@@ -167,7 +171,8 @@ def compress(M: int, d: int, mu_norm: float, s: float, abar: float = 1.0, *, obj
     instances d = M + 1 and d = 2M share one search; its configurations are padded with zeros.
     bound_cache: passed to the lower bound, which is also the same for every d >= M + 1.
     pole_bound: also try the two-point bound with a pole (`verify.certify.pole`, which certifies
-    M = 2 so far, at a much higher cost) and keep the larger certified bound; both are in lower_bound["alternatives"]."""
+    M = 2 so far, at a much higher cost) and keep the larger certified bound; both are in lower_bound["alternatives"].
+    certify: the certified branch and bound (`verify.certify.planar`, M = 2, no sign assumption)."""
     for name, v in (("mu_norm", mu_norm), ("s", s), ("abar", abar)):
         if not math.isfinite(v):
             raise InputError(f"{name} must be finite")
@@ -177,6 +182,10 @@ def compress(M: int, d: int, mu_norm: float, s: float, abar: float = 1.0, *, obj
         raise InputError(f"objective must be simplified or meanfield, got {objective!r}")
     if isinstance(M, bool) or not isinstance(M, int) or M < 1 or isinstance(d, bool) or not isinstance(d, int) or d < 1:
         raise InputError("M and d must be positive integers")
+    if certify and M != 2:
+        raise InputError(f"--certify: the certified branch and bound covers M = 2 so far (got M = {M})")
+    if certify and d < 2:
+        raise InputError("--certify needs d >= 2 (the plane of the two neurons and hat(mu))")
     mu = np.zeros(d)
     mu[0] = mu_norm
     prob = SimplifiedProblem(mu, s, abar, "relu")
@@ -224,9 +233,32 @@ def compress(M: int, d: int, mu_norm: float, s: float, abar: float = 1.0, *, obj
         out["etf"] = None
         out["local_certificate"] = {"certified": False, "min_eigenvalue": None, "status": "no-etf",
                                     "reason": f"no tilted simplex of {M} in d = {d}"}
-    out["lower_bound"] = lower_bound(M, d, mu_norm, s, abar, bound_cache, pole_bound)
+    out["lower_bound"] = lower_bound(M, d, mu_norm, s, abar, bound_cache, pole_bound, certify=certify, progress=progress)
     out["verdict"] = _verdict(out, best, etf, objective, best_loss, best_b, best_V, mu, s, abar, d, M)
     return CompressResult(**out)
+
+
+def _certified_bound(M, d, mu_norm, s, abar, cache, progress) -> dict:
+    if M != 2:
+        raise InputError(f"--certify: the certified branch and bound covers M = 2 so far (got M = {M})")
+    if d < 2:
+        raise InputError("--certify needs d >= 2 (the plane of the two neurons and hat(mu))")
+    from verify.certify.planar import certify_m2
+
+    default = lower_bound(M, d, mu_norm, s, abar, cache)
+    key = ("planar", mu_norm, s, abar)  # the bound does not depend on d >= 2
+    pb = cache.get(key) if cache is not None else None
+    if pb is None:
+        pb = certify_m2(mu_norm, s, abar, progress=None if progress is None else
+                        (lambda n: progress(f"branch and bound: {n} boxes")))
+        if cache is not None:
+            cache[key] = pb
+    cb = pb.as_certified_bound()
+    new = {**_gap_dict(cb), "boxes": pb.boxes, "pruned": dict(pb.pruned), "min_margin": pb.min_margin,
+           "exclusion_radius": list(pb.radius), "seconds": pb.seconds, "notes": list(pb.notes)}
+    out = dict(new) if cb.certified else dict(default)
+    out["alternatives"] = [dict(default), new]
+    return out
 
 
 def _verdict(out, best, etf, objective, best_loss, best_b, best_V, mu, s, abar, d, M) -> str:

@@ -57,6 +57,7 @@ from verify.claims.kinds import finite_n_rate as _finite_n_rate  # noqa: E402,F4
 from verify.claims.kinds import optimization_gap as _optimization_gap  # noqa: E402,F401
 from verify.claims.kinds import mu0_simplex_certified as _mu0_simplex_certified  # noqa: E402,F401
 from verify.claims.kinds import etf_grid as _etf_grid  # noqa: E402,F401
+from verify.claims.kinds import etf_certified as _etf_certified  # noqa: E402,F401
 from verify.claims.kinds import beyond_simplex_table as _beyond_simplex_table  # noqa: E402,F401
 from verify.claims.kinds import etf_beyond_relu as _etf_beyond_relu  # noqa: E402,F401
 from verify.claims.kinds import value as _value  # noqa: E402,F401
