@@ -86,18 +86,28 @@ def run_claim(claim, workers: int, out: Path) -> float:
 
 
 def _figures(out: Path, cid: str) -> tuple:
+    """Status, figures and table of a report, less what measures time (a figure or column named
+    "seconds"): the values that must be the same bits on 1 and 2 workers."""
     r = json.loads((out / f"{cid}.json").read_text())
-    return r["status"], r["figures"], r["rows"]
+    figures = {k: v for k, v in r["figures"].items() if "seconds" not in k}
+    keep = [i for i, c in enumerate(r.get("columns") or []) if "seconds" not in str(c)]
+    rows = [[row[i] for i in keep] if keep and len(row) == len(r["columns"]) else row for row in r["rows"]]
+    return r["status"], figures, rows
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--claims", nargs="+", default=LONGEST)
     ap.add_argument("--json", default=str(ROOT / "benchmarks" / "results" / "parallel.json"))
+    ap.add_argument("--merge", action="store_true", help="update the named claims in an existing --json file")
     args = ap.parse_args(argv)
     claims = _find(args.claims)
     commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
     results = {"commit": commit, "machine_cores": __import__("os").cpu_count(), "claims": {}}
+    if args.merge and Path(args.json).exists():  # keep the other claims' records (each says its commit)
+        old = json.loads(Path(args.json).read_text())
+        results["claims"] = {k: {"commit": old.get("commit"), **v} if "commit" not in v else v
+                             for k, v in old.get("claims", {}).items() if isinstance(v, dict)}
     print("scheduler overhead ...", file=sys.stderr, flush=True)
     results["scheduler_overhead"] = scheduler_overhead()
     print(f"  {results['scheduler_overhead']['seconds_per_task'] * 1e3:.2f} ms per empty task", file=sys.stderr, flush=True)
@@ -115,7 +125,7 @@ def main(argv=None) -> int:
             if status == "error":
                 raise SystemExit(f"bench_parallel: {claim.id} ended in status error: {json.loads((tmp / 'one' / f'{claim.id}.json').read_text())['summary']}")
         unit_s = [u["seconds"] for u in log]
-        rec = {"workers_1_seconds": t1, "workers_2_seconds": t2, "speedup": t1 / t2, "identical_figures": same,
+        rec = {"commit": commit, "workers_1_seconds": t1, "workers_2_seconds": t2, "speedup": t1 / t2, "identical_figures": same,
                "status": status, "units": len(log), "unit_seconds_total": sum(unit_s),
                "unit_seconds_max": max(unit_s, default=0.0), "serial_seconds": t1 - sum(unit_s),
                "unit_seconds": unit_s,

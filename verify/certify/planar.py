@@ -44,7 +44,10 @@ Step 3 (branch and bound). Upper bounds of Psi on a box, from the ranges of cos 
       term 2 <= a S^2 2 (x / sin x)^2 / (K'(cos delta_max) (a + min k)),  x = delta_max / 2
   (x / sin x increases on (0, pi/2)); the smaller of the two is used.
 A box is pruned when its bound is below Psi(x0) (certainly, in arb), or when it lies in the
-exclusion box E; otherwise it is halved along its longer side, down to a width floor.
+exclusion box E; otherwise it is halved along its longer side, down to a width floor. The boxes
+cover [0, 3.25] x [-3.25, 3.25], which contains the domain (float pi is below pi); when no bound
+prunes a box near delta = 0, the mean-value form is used on the others: Psi(x) <= Psi(center) +
+sum_i max|dPsi/dx_i| w_i, the derivatives enclosed over the box by forward differentiation in arb.
 
 Step 4 (the exclusion box). On E = x0 + [-r_1, r_1] x [-r_2, r_2] the Hessian of Psi is enclosed
 by second-order forward differentiation in arb (hyper-dual numbers over balls; K, K', K'' of
@@ -81,6 +84,7 @@ PREC = 128  # arb bits of the point evaluations at x0 (value, gradient) and of t
 BOX_PREC = 64  # arb bits of the box bounds (only compared with Psi(x0), with a margin)
 MIN_WIDTH = 1e-7  # boxes narrower than this that are not pruned stop the search (not certified)
 MAX_BOXES = 2_000_000
+SIDE = 3.25  # the search covers phi_1 in [0, SIDE], delta in [-SIDE, SIDE], a cover of [0, pi] x [-pi, pi]
 GAP_TARGET = Fraction(1, 10**20)  # relative gap of a certificate of optimality (issue 10)
 
 
@@ -187,6 +191,7 @@ class _Ctx:
     rho: object  # arb
     a: object
     target: object  # arb ball of Psi(x0): a box is pruned when its bound is certainly below it
+    mean_value: bool = True  # False: the first bounds only (benchmarks/bench_certify.py compares)
 
 
 def box_upper(ctx: _Ctx, l1: float, u1: float, ld: float, ud: float):
@@ -224,7 +229,7 @@ def box_upper(ctx: _Ctx, l1: float, u1: float, ld: float, ud: float):
     if simple is not None and simple.upper() < ctx.target.lower():
         return simple
     # The mean-value form: Psi(x) <= Psi(center) + sum_i max |dPsi/dx_i over the box| w_i / 2.
-    if ld <= 0 <= ud:
+    if ld <= 0 <= ud or not ctx.mean_value:
         return simple  # the gradient is not bounded through delta = 0 by this form
     m1, md = (l1 + u1) / 2, (ld + ud) / 2
     w1, wd = (u1 - l1) / 2, (ud - ld) / 2
@@ -455,13 +460,16 @@ def _exclusion(x0, rho, a, r1: float, r2: float, budget: int = 100000, max_depth
 
 
 def certify_m2(mu_norm: float, s: float = 1.0, abar: float = 1.0, *, tilt=None, prec: int = PREC,
-               min_width: float = MIN_WIDTH, max_boxes: int = MAX_BOXES, progress=None) -> PlanarBound:
+               min_width: float = MIN_WIDTH, max_boxes: int = MAX_BOXES, progress=None,
+               mean_value: bool = True) -> PlanarBound:
     """The certified lower bound on min L~ over all (b, V) with M = 2 (any signs, any d >= 2),
     and whether the best tilted ETF (or the candidate `tilt`, an alpha in (0, 1)) attains it.
 
     tilt: None for the best tilt of `verify.model.etf.best_etf` (40 digits); a number or decimal
     string to certify another candidate (planted failures). progress(boxes) is called every
-    20000 boxes. Raises InputError for mu_norm < 0, s <= 0, or a tilt outside (0, 1)."""
+    20000 boxes. mean_value=False keeps only the first bounds of Step 3 (a benchmark's naive
+    variant). The search stops uncertified at a box narrower than min_width that it cannot prune,
+    or after max_boxes boxes. Raises InputError for mu_norm < 0, s <= 0, or a tilt outside (0, 1)."""
     import mpmath
     from flint import arb, ctx as fctx
 
@@ -515,9 +523,13 @@ def certify_m2(mu_norm: float, s: float = 1.0, abar: float = 1.0, *, tilt=None, 
             lam, eps, evals = excl
             notes.append(f"exclusion box: {evals} Hessian enclosures")
         fctx.prec = BOX_PREC
-        bctx = _Ctx(rho=rho, a=a, target=psi0)
-        E = (float(x0[0].mid()) - r1, float(x0[0].mid()) + r1, float(x0[1].mid()) - r2_, float(x0[1].mid()) + r2_)
-        stack = [(i * math.pi / 16, (i + 1) * math.pi / 16, -math.pi + j * math.pi / 16, -math.pi + (j + 1) * math.pi / 16)
+        bctx = _Ctx(rho=rho, a=a, target=psi0, mean_value=mean_value)
+        # E as floats, shrunk by 1e-12 so that float rounding cannot put a pruned box outside it
+        E = (float(x0[0].mid()) - r1 + 1e-12, float(x0[0].mid()) + r1 - 1e-12,
+             float(x0[1].mid()) - r2_ + 1e-12, float(x0[1].mid()) + r2_ - 1e-12)
+        # The domain [0, pi] x [-pi, pi] with a margin (float pi is below pi): [0, 3.25] x [-3.25, 3.25]
+        # (Psi is defined for every real pair; the extra slivers repeat configurations)
+        stack = [(i * SIDE / 16, (i + 1) * SIDE / 16, -SIDE + j * SIDE / 16, -SIDE + (j + 1) * SIDE / 16)
                  for i in range(16) for j in range(32)]
         boxes, pruned, min_margin, failed, worst = 0, {"bound": 0, "exclusion": 0}, math.inf, False, None
         target_lo = psi0.lower()
@@ -537,7 +549,8 @@ def certify_m2(mu_norm: float, s: float = 1.0, abar: float = 1.0, *, tilt=None, 
             if u1 - l1 < min_width and ud - ld < min_width or boxes >= max_boxes:
                 failed = True
                 worst = ub if worst is None or (ub is not None and ub.upper() > worst.upper()) else worst
-                notes.append(f"box [{l1}, {u1}] x [{ld}, {ud}] not pruned (bound {ub})")
+                notes.append(f"box budget of {max_boxes} exhausted" if boxes >= max_boxes else
+                             f"box [{l1}, {u1}] x [{ld}, {ud}] not pruned (bound {ub})")
                 break
             if u1 - l1 >= ud - ld:
                 mid = (l1 + u1) / 2
