@@ -6,7 +6,8 @@ Inputs (all measured here, none assumed except where said):
   its units), the pickled bytes of every unit's arguments and value, the measured wall times on 1
   and 2 workers, and the scheduler's overhead per task (empty tasks on a local cluster);
 - the `duration_s` of every report of the full profile (reports/*.json and reports/full/*.json);
-- benchmarks/results/blocked_loss.json (bench_blocked_loss.py): the blocked L_N at N = 1e5.
+- benchmarks/results/blocked_loss.json (bench_blocked_loss.py): the blocked L_N at N = 1e5;
+- benchmarks/results/certify_m2.json (bench_certify.py): the units of the etf-certified claims.
 
 Model. Every claim is a job; a claim split into units is its serial part followed by its units
 (released when the serial part ends; in the code the serial part is set-up before and analysis
@@ -93,6 +94,12 @@ def build_jobs(par: dict) -> tuple[list, dict]:
         if timed is not None:
             jobs.append((timed["serial_seconds"], timed["unit_seconds"]))
             notes[c.id] = f"timed: {len(timed['unit_seconds'])} units"
+        elif c.kind == "etf-certified":
+            # one unit per ||mu||/s, timed by bench_certify.py (certify_m2.json)
+            per = {r["ratio"]: r["seconds"] for r in _load(RESULTS / "certify_m2.json")["instances"]}
+            units = [per[r] for r in c.parameters["ratios"]]
+            jobs.append((0.0, units))
+            notes[c.id] = f"units timed by bench_certify.py: {len(units)} certificates"
         elif c.kind == "finite-n-rate" and c.profile == "full":
             p = c.parameters
             n_units = len(p["ds"]) * (-(-p["targets"] // 5)) + len(p["ds"])
