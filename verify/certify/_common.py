@@ -3,6 +3,7 @@ conversions and the `Verification` record."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -11,6 +12,12 @@ from verify.numbers.precision import arb_q, exact, flint_prec  # noqa: F401 (re-
 
 PREC = 128  # arb working precision (bits) of every certificate
 K1 = Fraction(1, 2)  # K(1) for ReLU, exact
+
+
+def float_up(q: Fraction) -> float:
+    """The smallest float >= q (a rigorous upper end, e.g. of a gap)."""
+    f = float(q)
+    return f if Fraction(f) >= q else math.nextafter(f, math.inf)
 
 
 def finite(name: str, v, *, positive: bool = False) -> float:

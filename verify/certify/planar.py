@@ -74,7 +74,7 @@ import time
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-from verify.certify._common import Verification
+from verify.certify._common import Verification, exact, flint_prec, float_up
 from verify.certify.result import CertifiedBound
 from verify.errors import InputError
 
@@ -136,21 +136,11 @@ def _cos_range(lo: float, hi: float):
 
 
 def _arb_min(x, y):
-    return x if x.upper() < y.lower() else (y if y.upper() < x.lower() else _hull(x, y))
+    return x if x.upper() < y.lower() else (y if y.upper() < x.lower() else x.union(y))
 
 
 def _arb_max(x, y):
-    return x if x.lower() > y.upper() else (y if y.lower() > x.upper() else _hull(x, y))
-
-
-def _hull(x, y):
-    """A ball containing the balls x and y."""
-    from flint import arb
-
-    lo = x.lower() if x.lower() < y.lower() else y.lower()
-    hi = x.upper() if x.upper() > y.upper() else y.upper()
-    mid = (lo + hi) / 2
-    return arb(mid.mid(), ((hi - lo) / 2).upper() + mid.rad() + arb(2) ** -60 * abs(mid.mid()))
+    return x if x.lower() > y.upper() else (y if y.lower() > x.upper() else x.union(y))
 
 
 def _pt(v):
@@ -393,19 +383,12 @@ class PlanarBound:
         )
 
 
-def _frac(x) -> Fraction:
-    """An arb (exact endpoint) as a Fraction."""
-    m, e = x.mid().man_exp()
-    m, e = int(m), int(e)
-    return Fraction(m) * (Fraction(2) ** e)
-
-
 def _round_str(x, down: bool, digits: int = 25) -> str:
     """The exact arb point x as a decimal string of `digits` significant digits, rounded down
     (down=True) or up: an outward end of a ball."""
     from decimal import Decimal
 
-    f = _frac(x)
+    f = exact(x)
     if f == 0:
         return "0"
     k = digits - 1 - math.floor(math.log10(abs(float(f))))
@@ -471,7 +454,7 @@ def certify_m2(mu_norm: float, s: float = 1.0, abar: float = 1.0, *, tilt=None, 
     variant). The search stops uncertified at a box narrower than min_width that it cannot prune,
     or after max_boxes boxes. Raises InputError for mu_norm < 0, s <= 0, or a tilt outside (0, 1)."""
     import mpmath
-    from flint import arb, ctx as fctx
+    from flint import arb
 
     from verify.certify._common import finite
     from verify.model.etf import best_etf
@@ -482,9 +465,7 @@ def certify_m2(mu_norm: float, s: float = 1.0, abar: float = 1.0, *, tilt=None, 
     s = finite("s", s, positive=True)
     abar = finite("abar", abar)
     t0 = time.perf_counter()
-    old = fctx.prec
-    try:
-        fctx.prec = prec
+    with flint_prec(prec):
         am, sm = arb(m), arb(s)
         r2 = am * am + sm * sm
         rho = am / r2.sqrt()
@@ -522,53 +503,51 @@ def certify_m2(mu_norm: float, s: float = 1.0, abar: float = 1.0, *, tilt=None, 
         else:
             lam, eps, evals = excl
             notes.append(f"exclusion box: {evals} Hessian enclosures")
-        fctx.prec = BOX_PREC
-        bctx = _Ctx(rho=rho, a=a, target=psi0, mean_value=mean_value)
-        # E as floats, shrunk by 1e-12 so that float rounding cannot put a pruned box outside it
-        E = (float(x0[0].mid()) - r1 + 1e-12, float(x0[0].mid()) + r1 - 1e-12,
-             float(x0[1].mid()) - r2_ + 1e-12, float(x0[1].mid()) + r2_ - 1e-12)
-        # The domain [0, pi] x [-pi, pi] with a margin (float pi is below pi): [0, 3.25] x [-3.25, 3.25]
-        # (Psi is defined for every real pair; the extra slivers repeat configurations)
-        stack = [(i * SIDE / 16, (i + 1) * SIDE / 16, -SIDE + j * SIDE / 16, -SIDE + (j + 1) * SIDE / 16)
-                 for i in range(16) for j in range(32)]
-        boxes, pruned, min_margin, failed, worst = 0, {"bound": 0, "exclusion": 0}, math.inf, False, None
-        target_lo = psi0.lower()
-        while stack:
-            l1, u1, ld, ud = stack.pop()
-            boxes += 1
-            if progress is not None and boxes % 20000 == 0:
-                progress(boxes)
-            if excl is not None and E[0] < l1 and u1 < E[1] and E[2] < ld and ud < E[3]:
-                pruned["exclusion"] += 1
-                continue
-            ub = box_upper(bctx, l1, u1, ld, ud)
-            if ub is not None and ub.upper() < target_lo:
-                pruned["bound"] += 1
-                min_margin = min(min_margin, float((target_lo - ub.upper()).lower()))
-                continue
-            if u1 - l1 < min_width and ud - ld < min_width or boxes >= max_boxes:
-                failed = True
-                worst = ub if worst is None or (ub is not None and ub.upper() > worst.upper()) else worst
-                notes.append(f"box budget of {max_boxes} exhausted" if boxes >= max_boxes else
-                             f"box [{l1}, {u1}] x [{ld}, {ud}] not pruned (bound {ub})")
-                break
-            if u1 - l1 >= ud - ld:
-                mid = (l1 + u1) / 2
-                stack += [(l1, mid, ld, ud), (mid, u1, ld, ud)]
-            else:
-                mid = (ld + ud) / 2
-                stack += [(l1, u1, ld, mid), (l1, u1, mid, ud)]
-        fctx.prec = prec
+        with flint_prec(BOX_PREC):  # the box bounds: only compared with Psi(x0), with a margin
+            bctx = _Ctx(rho=rho, a=a, target=psi0, mean_value=mean_value)
+            # E as floats, shrunk by 1e-12 so that float rounding cannot put a pruned box outside it
+            E = (float(x0[0].mid()) - r1 + 1e-12, float(x0[0].mid()) + r1 - 1e-12,
+                 float(x0[1].mid()) - r2_ + 1e-12, float(x0[1].mid()) + r2_ - 1e-12)
+            # The domain [0, pi] x [-pi, pi] with a margin (float pi is below pi): [0, 3.25] x [-3.25, 3.25]
+            # (Psi is defined for every real pair; the extra slivers repeat configurations)
+            stack = [(i * SIDE / 16, (i + 1) * SIDE / 16, -SIDE + j * SIDE / 16, -SIDE + (j + 1) * SIDE / 16)
+                     for i in range(16) for j in range(32)]
+            boxes, pruned, min_margin, failed = 0, {"bound": 0, "exclusion": 0}, math.inf, False
+            target_lo = psi0.lower()
+            while stack:
+                l1, u1, ld, ud = stack.pop()
+                boxes += 1
+                if progress is not None and boxes % 20000 == 0:
+                    progress(boxes)
+                if excl is not None and E[0] < l1 and u1 < E[1] and E[2] < ld and ud < E[3]:
+                    pruned["exclusion"] += 1
+                    continue
+                ub = box_upper(bctx, l1, u1, ld, ud)
+                if ub is not None and ub.upper() < target_lo:
+                    pruned["bound"] += 1
+                    min_margin = min(min_margin, float((target_lo - ub.upper()).lower()))
+                    continue
+                if u1 - l1 < min_width and ud - ld < min_width or boxes >= max_boxes:
+                    failed = True
+                    notes.append(f"box budget of {max_boxes} exhausted" if boxes >= max_boxes else
+                                 f"box [{l1}, {u1}] x [{ld}, {ud}] not pruned (bound {ub})")
+                    break
+                if u1 - l1 >= ud - ld:
+                    mid = (l1 + u1) / 2
+                    stack += [(l1, mid, ld, ud), (mid, u1, ld, ud)]
+                else:
+                    mid = (ld + ud) / 2
+                    stack += [(l1, u1, ld, mid), (l1, u1, mid, ud)]
         certified = not failed and excl is not None
         U = psi0 + eps if certified else (psi0 + arb(1))  # not used when not certified
         bound = T - c2 * arb(U.upper())
         ref = T - c2 * psi0
-        value, value_hi = _frac(arb(bound.lower())), _frac(arb(bound.upper()))
-        ref_hi = _frac(arb(ref.upper()))
+        value, value_hi = exact(arb(bound.lower())), exact(arb(bound.upper()))
+        ref_hi = exact(arb(ref.upper()))
         gap = ref_hi - value
-        rel = gap / _frac(arb(ref.lower())) if ref.lower() > 0 else None
-        gapf = _up(gap)
-        relf = _up(rel) if rel is not None else None
+        rel = gap / exact(arb(ref.lower())) if ref.lower() > 0 else None
+        gapf = float_up(gap)
+        relf = float_up(rel) if rel is not None else None
         return PlanarBound(
             mu_norm=m, s=s, abar=abar, value=value, value_hi=value_hi,
             ball=(_round_str(arb(bound.lower()), True), _round_str(arb(bound.upper()), False)),
@@ -580,14 +559,6 @@ def certify_m2(mu_norm: float, s: float = 1.0, abar: float = 1.0, *, tilt=None, 
             eps=float(arb(eps).upper()) if excl is not None else math.inf,
             seconds=time.perf_counter() - t0, notes=tuple(notes),
         )
-    finally:
-        fctx.prec = old
-
-
-def _up(q: Fraction) -> float:
-    """A float >= q."""
-    f = float(q)
-    return f if Fraction(f) >= q else math.nextafter(f, math.inf)
 
 
 def _mu0(m, s, abar, T, c2, a, tilt_s, t0) -> PlanarBound:
@@ -598,14 +569,14 @@ def _mu0(m, s, abar, T, c2, a, tilt_s, t0) -> PlanarBound:
 
     k0 = relu_K_arb(arb(0))
     val = T - c2 * 2 * k0 * k0 / a  # exact bound and the antipodal pair's loss, the same ball
-    value, value_hi = _frac(arb(val.lower())), _frac(arb(val.upper()))
+    value, value_hi = exact(arb(val.lower())), exact(arb(val.upper()))
     gap = value_hi - value
     rel = gap / value if value > 0 else None
     return PlanarBound(
         mu_norm=m, s=s, abar=abar, value=value, value_hi=value_hi,
         ball=(_round_str(arb(val.lower()), True), _round_str(arb(val.upper()), False)),
         reference=(_round_str(arb(val.lower()), True), _round_str(arb(val.upper()), False)),
-        gap=_up(gap), relative_gap=_up(rel) if rel is not None else None, tilt="0", certified=True,
+        gap=float_up(gap), relative_gap=float_up(rel) if rel is not None else None, tilt="0", certified=True,
         optimal=bool(rel is not None and rel <= GAP_TARGET) or abar == 0,
         boxes=0, pruned={"bound": 0, "exclusion": 0}, min_margin=0.0, radius=(0.0, 0.0), lam=0.0, eps=0.0,
         seconds=time.perf_counter() - t0, notes=("mu = 0: Psi <= 2 K(0)^2 / a since k >= K(-1) = 0; no branch and bound",),

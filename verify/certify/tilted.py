@@ -83,6 +83,7 @@ from verify.certify._common import (
     solve_suggestion,
 )
 from verify.certify._common import exact as _fr
+from verify.certify._common import float_up as _up
 from verify.certify.delsarte import _ball_str, certify_polynomial
 from verify.certify.gegenbauer import gegenbauer_basis64, to_monomials
 from verify.certify.interval import check_below_relu_kernel
@@ -447,11 +448,6 @@ def _best_etf(M, m, s, abar):
     if key not in _ETF:
         _ETF[key] = best_etf(M, m, s, abar)
     return _ETF[key]
-
-
-def _up(q: Fraction) -> float:
-    f = float(q)
-    return f if Fraction(f) >= q else math.nextafter(f, math.inf)
 
 
 def _down(q: Fraction) -> float:

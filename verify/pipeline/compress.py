@@ -182,10 +182,8 @@ def compress(M: int, d: int, mu_norm: float, s: float, abar: float = 1.0, *, obj
         raise InputError(f"objective must be simplified or meanfield, got {objective!r}")
     if isinstance(M, bool) or not isinstance(M, int) or M < 1 or isinstance(d, bool) or not isinstance(d, int) or d < 1:
         raise InputError("M and d must be positive integers")
-    if certify and M != 2:
-        raise InputError(f"--certify: the certified branch and bound covers M = 2 so far (got M = {M})")
-    if certify and d < 2:
-        raise InputError("--certify needs d >= 2 (the plane of the two neurons and hat(mu))")
+    if certify:
+        _check_certify(M, d)
     mu = np.zeros(d)
     mu[0] = mu_norm
     prob = SimplifiedProblem(mu, s, abar, "relu")
@@ -238,11 +236,15 @@ def compress(M: int, d: int, mu_norm: float, s: float, abar: float = 1.0, *, obj
     return CompressResult(**out)
 
 
-def _certified_bound(M, d, mu_norm, s, abar, cache, progress) -> dict:
+def _check_certify(M: int, d: int) -> None:
     if M != 2:
         raise InputError(f"--certify: the certified branch and bound covers M = 2 so far (got M = {M})")
     if d < 2:
         raise InputError("--certify needs d >= 2 (the plane of the two neurons and hat(mu))")
+
+
+def _certified_bound(M, d, mu_norm, s, abar, cache, progress) -> dict:
+    _check_certify(M, d)
     from verify.certify.planar import certify_m2
 
     default = lower_bound(M, d, mu_norm, s, abar, cache)

@@ -21,9 +21,6 @@ from verify.claims.kinds._common import SCALE_MAX, need
 from verify.claims.result import Context, Finding
 from verify.claims.schema import Param
 
-_D_OF = {"M": lambda M: M, "M+1": lambda M: M + 1, "2M": lambda M: 2 * M}
-
-
 def _unit(M: int, ratio: float, s: float, abar: float) -> dict:
     """The certificate of one (M, ||mu||/s) as plain values (a unit of ctx.map)."""
     import mpmath
@@ -46,13 +43,15 @@ class Measured:
 
 
 def measure(p: dict, ctx: Context) -> Measured:
+    from verify.certify.tilted import D_RULES
+
     calls = {f"{M},{ratio!r}": (M, ratio, p["s"], p["abar"]) for M in p["Ms"] for ratio in p["ratios"]}
     ctx.progress(f"{len(calls)} certificates (M, ||mu||/s), each for d in {list(p['d_rules'])}")
     res = ctx.map(_unit, calls, what="certificates", cost=lambda key: float(key.split(",")[1]) ** 1.5)
     m = Measured()
     for (M, ratio, _s, _a), r in zip(calls.values(), res.values()):
         for rule in p["d_rules"]:
-            m.instances.append((M, _D_OF[rule](M), ratio, r))
+            m.instances.append((M, D_RULES[rule](M), ratio, r))
     return m
 
 
