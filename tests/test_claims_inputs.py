@@ -107,6 +107,7 @@ RANGE_CASES = [
     ("etf-grid", "ratios", "[0.5, 0.0]"),
     ("etf-grid", "seed", "-1"),
     ("etf-grid", "M_min", "1"),
+    ("etf-grid", "certify_M_max", "3"),
     ("mu0-simplex-certified", "s", "-1.0"),
     ("mu0-simplex-certified", "signfree_degree", "-1"),
     ("beyond-simplex-table", "restarts", "1000000000"),

@@ -250,6 +250,26 @@ def test_etf_grid_kind_verifies_and_resumes(tmp_path):
     assert Context(claim.id, tmp_path, False, resume_key="other").load_partial() == {}
 
 
+def test_etf_grid_shows_the_sign_free_certificate_beside_the_old_bound(tmp_path):
+    """certify_M_max = 2 (the full profile): the M = 2 instances carry the planar certificate (no
+    assumption, relative gap ~1e-36) in its own column, beside the one-signed bound (~0.2 at
+    ||mu||/s = 0.5), and their verdict is etf-optimal-certified; one certificate serves every d."""
+    from verify.claims.kinds import KINDS
+    from verify.claims.result import Context
+
+    claim = _grid_claim(tmp_path, M_min=2, M_max=2, ratios=[0.5], d_rules=["M", "2M"], restarts=60, certify_M_max=2)
+    f = KINDS["etf-grid"].run(claim, Context(claim.id, None, False))
+    assert f.status == "verified", f.summary
+    assert f.figures["sign_free_certified"] == 2 and f.figures["max_sign_free_relative_gap"] < 1e-20
+    col = f.columns.index("sign-free gap")
+    assert f.columns[col - 1] == "relative gap" and f.columns[-1] == "verdict"
+    for row in f.rows:
+        assert float(row[col]) < 1e-20 < 0.01 < float(row[col - 1])
+        assert row[-1] == "etf-optimal-certified"
+    assert any("sign-free certificates (planar-bnb-m2, assumptions: none) for 2 instances" in n for n in f.notes)
+    assert "certified globally optimal with no sign assumption" in f.summary
+
+
 def test_etf_grid_kind_refutes_a_wrong_etf(tmp_path, monkeypatch):
     """The check can fail: if the ETF family handed to the verdict were not the best tilt (here
     alpha* moved by 0.05), the search finds configurations below it and the claim is refuted."""

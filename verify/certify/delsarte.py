@@ -119,10 +119,13 @@ def _ball_str(ball, digits: int = 25) -> tuple[str, str]:
 
 
 def _dec(q: Fraction, digits: int, *, down: bool) -> str:
-    """q as a decimal string of `digits` significant digits, rounded down (or up)."""
+    """q as a decimal string of `digits` significant digits, rounded down (or up). The nearest
+    string is within half a unit of its last digit; when it is on the wrong side, the string with
+    all `digits` digits (zeros kept: "0.2" would be nudged to "0.1") moves one unit outward."""
     with mpmath.workdps(digits + 10):
-        s = mpmath.nstr(mpmath.mpf(q.numerator) / q.denominator, digits)
-    return s if _outward_ok(q, s, down) else _nudge(s, down)
+        x = mpmath.mpf(q.numerator) / q.denominator
+        s = mpmath.nstr(x, digits)
+        return s if _outward_ok(q, s, down) else _nudge(mpmath.nstr(x, digits, strip_zeros=False), down)
 
 
 def _outward_ok(q: Fraction, s: str, down: bool) -> bool:

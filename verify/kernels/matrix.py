@@ -55,9 +55,10 @@ def _normalized(X: np.ndarray, norms: np.ndarray) -> np.ndarray:
 
 
 # Tiles of the Gram product: 256-512 x 4096 (8-16 MiB, in L3) is where the Gram product runs near
-# the speed of one large call and the fused pass still reads it from cache; measured here
-# (4096 x 4096, d = 256): 0.79-0.80 of the bare threaded Gram product, against 0.64 for 64-row
-# bands written in place and 0.73-0.78 for smaller tiles (benchmarks/bench_foundation.py).
+# the speed of one large call and the fused pass still reads it from cache. Measured here
+# (4096 x 4096, d = 256; benchmarks/results/foundation.json): 0.73 of the bare Gram product's
+# speed on 2 threads and 0.78 on one core; 64-row bands written in place gave 0.60-0.64, and
+# other tiles (32-512 rows, 2048-4096 columns) were within the run-to-run noise (+-0.03).
 _TILE_ROWS = 512
 _TILE_COLS = 4096
 _THREADS_NOW: list[int] = []  # the innermost `kernel_threads` setting (empty: _THREADS)

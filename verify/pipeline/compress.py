@@ -117,7 +117,7 @@ def lower_bound(M: int, d: int, mu_norm: float, s: float, abar: float, cache: di
     certify: the branch and bound of `verify.certify.planar` (M = 2, no sign assumption, minutes
     at large ||mu|| / s); the default bound is kept in "alternatives"."""
     if certify:
-        return _certified_bound(M, d, mu_norm, s, abar, cache, progress)
+        return _certified_bound(M, d, mu_norm, s, abar, cache, pole, progress)
     if mu_norm == 0:
         from verify.certify import certify_mu0
 
@@ -243,11 +243,13 @@ def _check_certify(M: int, d: int) -> None:
         raise InputError("--certify needs d >= 2 (the plane of the two neurons and hat(mu))")
 
 
-def _certified_bound(M, d, mu_norm, s, abar, cache, progress) -> dict:
+def _certified_bound(M, d, mu_norm, s, abar, cache, pole, progress) -> dict:
+    """The planar certificate's record, or the default bound's when it does not certify; both are
+    in "alternatives" ([default, planar], the default with its own alternatives when `pole`)."""
     _check_certify(M, d)
     from verify.certify.planar import certify_m2
 
-    default = lower_bound(M, d, mu_norm, s, abar, cache)
+    default = lower_bound(M, d, mu_norm, s, abar, cache, pole)
     key = ("planar", mu_norm, s, abar)  # the bound does not depend on d >= 2
     pb = cache.get(key) if cache is not None else None
     if pb is None:

@@ -27,6 +27,26 @@ def _instance_ok(out: dict) -> bool:
             and out["lower_bound"]["gap"] is not None and out["lower_bound"]["gap"] >= 0)
 
 
+def _bounds(out: dict) -> tuple[dict, dict | None]:
+    """(the one-signed bound: Delsarte with a pole, or the two-point bound; the sign-free certificate
+    of `verify.certify.planar` or None). With the certificate, compress puts both in
+    "alternatives" ([default, sign-free]); the sign-free one is the record with no assumption."""
+    lb = out["lower_bound"]
+    alts = lb.get("alternatives") or []
+    free = next((a for a in alts if not a["assumptions"]), None)
+    return (alts[0] if free is not None else lb), free
+
+
+def _gap_str(b: dict | None) -> str:
+    return "-" if b is None or b.get("relative_gap") is None else f"{b['relative_gap']:.4f}" if b["relative_gap"] >= 1e-4 \
+        else f"{b['relative_gap']:.1e}"
+
+
+def _flat(alts: list) -> list:
+    """The bounds of an "alternatives" list, nested ones (the default's own alternatives) expanded."""
+    return [b for a in alts for b in (_flat(a["alternatives"]) if a.get("alternatives") else [a])]
+
+
 def _etf_basin(out: dict) -> float:
     basins = out["search"]["basins"]
     hit = sum(b["restarts"] for b in basins[:1] if b["class"] == "tilted-etf")
@@ -61,7 +81,8 @@ def _unit(M: int, ratio: float, p: dict) -> dict:
         if d_eff not in searches:
             searches[d_eff] = search_simplified(simplified_problem(d_eff, mu, s, abar), M, restarts=R, seed=seed)
         out = compress(M, d, mu, s, abar, restarts=R, seed=seed, search=searches[d_eff], bound_cache=bound_cache,
-                       pole_bound=M <= p["pole_M_max"] and ratio <= p["pole_ratio_max"]).to_dict()
+                       pole_bound=M <= p["pole_M_max"] and ratio <= p["pole_ratio_max"],
+                       certify=M <= p["certify_M_max"]).to_dict()
         out["ratio"], out["rule"], out["shared_search_dim"] = ratio, rule, d_eff
         out["search"]["restarts"] = R
         outs.append(out)
@@ -75,8 +96,13 @@ def measure(p: dict, ctx: Context) -> Measured:
     m = Measured(Ms, list(p["d_rules"]), list(p["ratios"]))
     calls = {f"{M},{ratio!r}": (M, ratio, p) for M in Ms for ratio in m.ratios}
     ctx.progress(f"{len(calls)} units (M, ||mu||/s) of {len(m.rules)} instances each")
-    # cost: the search and the bounds grow fast with M (the largest M start first on a cluster)
-    res = ctx.map(_unit, calls, what="(M, ||mu||/s) units", cost=lambda key: float(key.split(",")[0]) ** 4)
+    # cost: the search and the bounds grow fast with M (the largest M start first on a cluster); the
+    # sign-free certificate with ||mu||/s (0.3 s at 0.25, 120 s at 8: certify_m2.json), M^4 ~ 80 / s
+    def cost(key):
+        M, ratio = int(key.split(",")[0]), float(key.split(",")[1])
+        return float(M) ** 4 + (400.0 * ratio ** 1.5 if M <= p["certify_M_max"] else 0.0)
+
+    res = ctx.map(_unit, calls, what="(M, ||mu||/s) units", cost=cost)
     for (M, ratio, _p), r in zip(calls.values(), res.values()):
         m.outs += r["outs"]
         for d_eff, sec in r["search_seconds"].items():
@@ -103,15 +129,16 @@ def render(p: dict, m: Measured, status: str, ctx: Context) -> Finding:
     refuted = [o for o in outs if o["verdict"] == "etf-not-optimal"]
     gaps = [o["lower_bound"]["relative_gap"] for o in outs if o["lower_bound"].get("relative_gap") is not None]
     basins = [_etf_basin(o) for o in outs]
-    for o, good, basin in zip(outs, ok, basins):
-        lb = o["lower_bound"]
+    pairs = [_bounds(o) for o in outs]
+    sign_free = p["certify_M_max"] > 0  # the table shows the sign-free certificate beside the old bound
+    for o, good, basin, (old, free) in zip(outs, ok, basins, pairs):
         rows.append([o["M"], o["d"], o["ratio"], o["etf"]["alpha"][:14], o["etf"]["beta"][:14], o["etf"]["loss"][:22],
                      o["structure"]["class"], f"{basin:.3f}", o["search"]["distinct_minima"],
                      f"{o['search']['converged']}/{o['search']['restarts']}",
                      f"{o['local_certificate']['min_eigenvalue']:.3e}" if o["local_certificate"]["certified"] else
                      o["local_certificate"]["status"],
-                     lb["value"][:14] if lb["value"] is not None else "-",
-                     f"{lb['relative_gap']:.4f}" if lb.get("relative_gap") is not None else "-",
+                     old["value"][:14] if old["value"] is not None else "-", _gap_str(old),
+                     *([_gap_str(free) if free is not None and free["certified"] else "-"] if sign_free else []),
                      o["verdict"] + ("" if good else " (!)")])
     for o, good in zip(outs, ok):
         if not good:
@@ -124,12 +151,20 @@ def render(p: dict, m: Measured, status: str, ctx: Context) -> Finding:
                  "directions, of dimension <= M + 1)")
     notes.append("lower bounds (the best certified per instance): " + ", ".join(sorted({o['lower_bound']['method'] for o in outs}))
                  + "; assumptions: " + ", ".join(sorted({a for o in outs for a in o['lower_bound']['assumptions']})))
+    free = [(o, f) for o, (_old, f) in zip(outs, pairs) if f is not None]
+    if free:
+        worst = max(free, key=lambda of: of[1]["boxes"])
+        notes.append(f"sign-free certificates ({free[0][1]['method']}, assumptions: none) for {len(free)} instances "
+                     f"(M <= {p['certify_M_max']}), {sum(f['certified'] for _o, f in free)} certified; relative gap "
+                     f"<= {max(f['relative_gap'] for _o, f in free if f['relative_gap'] is not None):.1e}; at most "
+                     f"{worst[1]['boxes']} boxes ({worst[1]['seconds']:.0f} s, ||mu||/s = {worst[0]['ratio']}); the "
+                     "column 'sign-free gap' is that bound's, the columns before it the one-signed bound's")
     for o in outs:
         alts = o["lower_bound"].get("alternatives")
         if alts:
             notes.append(f"M = {o['M']}, d = {o['d']}, ||mu||/s = {o['ratio']}: " + "; ".join(
                 f"{a['method']}: " + (f"certified, relative gap {a['relative_gap']:.2e}" if a["certified"] else "not certified")
-                for a in alts))
+                for a in _flat(alts)))
     worst_grad = max(o["search"]["max_grad_norm"] for o in outs)
     figures = {"instances": float(len(outs)), "etf_best": float(sum(o["verdict"] in _OK_VERDICTS for o in outs)),
                "all_ok": float(sum(ok)), "local_certified": float(sum(o["local_certificate"]["certified"] for o in outs)),
@@ -138,19 +173,25 @@ def render(p: dict, m: Measured, status: str, ctx: Context) -> Finding:
                "median_relative_gap": float(np.median(gaps)) if gaps else float("nan"),
                "min_etf_basin": min(basins), "max_grad_norm": worst_grad,
                "min_relative_gap": min(gaps) if gaps else float("nan"),
-               "min_converged_fraction": min(o["search"]["converged"] / R for o in outs)}
+               "min_converged_fraction": min(o["search"]["converged"] / R for o in outs),
+               "sign_free_certified": float(sum(f is not None and f["certified"] for _o, f in pairs)),
+               "max_sign_free_relative_gap": max((f["relative_gap"] for _o, f in pairs if f is not None and f["certified"]),
+                                                 default=float("nan"))}
     if ctx.make_plots:
         _etf_grid_plots(ctx, outs, Ms, ratios, s, abar)
     summary = (f"{sum(ok)}/{len(outs)} instances (M = {Ms[0]}..{Ms[-1]}, d in {{{', '.join(rules)}}}, ||mu||/s in "
                f"{ratios}): the tilted ETF is the best of {R} restarts, a certified strict local minimum, above a "
                f"certified lower bound (relative gap {min(gaps):.2g}..{max(gaps):.3f}, median "
                f"{figures['median_relative_gap']:.3f}); ETF basins >= {min(basins):.2f} of converged restarts")
+    if sign_free:
+        summary += (f"; {int(figures['sign_free_certified'])} instances (M <= {p['certify_M_max']}) certified globally "
+                    f"optimal with no sign assumption (relative gap <= {figures['max_sign_free_relative_gap']:.1e})")
     if refuted:
         summary = f"{len(refuted)} instances where a configuration beats the tilted ETF (30-digit values): " + summary
     return Finding(status=status, summary=summary, figures=figures, key_figure="all_ok",
                    columns=["M", "d", "||mu||/s", "alpha*", "beta*", "ETF loss", "best found", "ETF basin",
                             "distinct minima", "converged", "local cert. (min eig.)", "certified lower bound",
-                            "relative gap", "verdict"],
+                            "relative gap", *(["sign-free gap"] if sign_free else []), "verdict"],
                    rows=rows, seeds=[seed], precision={"etf_digits": 40, "search": "float64 + extended-precision polish",
                                                         "values": "mpmath 30 digits", "certificates": "arb 128 bits"},
                    notes=notes, plots=list(ctx.plots))
@@ -233,10 +274,12 @@ register(Kind(
             "d_rules": Param("list[str]", ["M", "M+1", "2M"], choices=("M", "M+1", "2M")),
             "ratios": Param("list[float]", [0.25, 0.5, 1.0, 2.0, 4.0, 8.0], lo=0, lo_open=True, hi=SCALE_MAX),
             "s": positive(1.0), "abar": abar(1.0), "restarts": restarts(1000), "seed": seed(0),
-            "pole_M_max": Param("int", 0, lo=0, hi=64), "pole_ratio_max": Param("float", 0.0, lo=0, hi=SCALE_MAX)},
+            "pole_M_max": Param("int", 0, lo=0, hi=64), "pole_ratio_max": Param("float", 0.0, lo=0, hi=SCALE_MAX),
+            "certify_M_max": Param("int", 0, lo=0, hi=2)},  # the sign-free certificate covers M = 2 so far
     tolerances=(),
     figures=("instances", "etf_best", "all_ok", "local_certified", "bound_certified", "max_relative_gap", "min_relative_gap",
-             "median_relative_gap", "min_etf_basin", "max_grad_norm", "min_converged_fraction"),
+             "median_relative_gap", "min_etf_basin", "max_grad_norm", "min_converged_fraction", "sign_free_certified",
+             "max_sign_free_relative_gap"),
     run=run,
     check=check,
 ))
