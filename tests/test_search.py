@@ -267,6 +267,8 @@ def test_etf_grid_shows_the_sign_free_certificate_beside_the_old_bound(tmp_path)
         assert float(row[col]) < 1e-20 < 0.01 < float(row[col - 1])
         assert row[-1] == "etf-optimal-certified"
     assert any("sign-free certificates (planar-bnb-m2, assumptions: none) for 2 instances" in n for n in f.notes)
+    assert any(n.startswith("lower bounds (the best certified per instance): planar-bnb-m2 (2 instances; assumptions: "
+                            "none)") for n in f.notes)
     assert "certified globally optimal with no sign assumption" in f.summary
 
 

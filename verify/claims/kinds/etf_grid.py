@@ -47,6 +47,18 @@ def _flat(alts: list) -> list:
     return [b for a in alts for b in (_flat(a["alternatives"]) if a.get("alternatives") else [a])]
 
 
+def _methods(bounds: list[dict]) -> str:
+    """Each method with its number of instances and its assumptions ('none' for a sign-free one)."""
+    by = {}
+    for b in bounds:
+        by.setdefault(b["method"], (len(by), []))[1].append(b)
+    def assumed(bs):
+        return ", ".join(dict.fromkeys(a for b in bs for a in b["assumptions"])) or "none"
+
+    return "; ".join(f"{m} ({len(bs)} instances; assumptions: {assumed(bs)})"
+                     for m, (_i, bs) in sorted(by.items(), key=lambda kv: kv[1][0]))
+
+
 def _etf_basin(out: dict) -> float:
     basins = out["search"]["basins"]
     hit = sum(b["restarts"] for b in basins[:1] if b["class"] == "tilted-etf")
@@ -149,8 +161,7 @@ def render(p: dict, m: Measured, status: str, ctx: Context) -> Finding:
     notes.append(f"{len(searches)} distinct searches of {R} restarts (seed {seed}) this run, {seconds:.0f} s; d = M + 1 and "
                  "d = 2M share one search and one bound (L~ depends on d only through the span of mu and the M "
                  "directions, of dimension <= M + 1)")
-    notes.append("lower bounds (the best certified per instance): " + ", ".join(sorted({o['lower_bound']['method'] for o in outs}))
-                 + "; assumptions: " + ", ".join(sorted({a for o in outs for a in o['lower_bound']['assumptions']})))
+    notes.append("lower bounds (the best certified per instance): " + _methods([o["lower_bound"] for o in outs]))
     free = [(o, f) for o, (_old, f) in zip(outs, pairs) if f is not None]
     if free:
         worst = max(free, key=lambda of: of[1]["boxes"])
