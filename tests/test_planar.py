@@ -58,8 +58,9 @@ def test_rank_lemma_phi_is_quasi_convex_in_each_orthogonal_cosine(M):
     """docs/bounds-mu.md section 8: along one c_ij (the tilts and the other cosines fixed) Phi is
     largest at an end of the feasible interval (where det C = 0), and its second derivative in the
     kernel entry A_ij is 2 (beta_j, beta_i) A^{-1} (beta_j, beta_i)^T >= 0, checked by a central
-    difference at step 1e-8 in 30 digits: truncation ~ step^2 |Phi^(4)| and rounding ~ 1e-30 / step^2,
-    both ~1e-16 here (measured <= 8e-15 relative over these draws); asserted to 1e-12."""
+    difference at step 1e-8 in 30 digits: truncation ~ step^2 |Phi^(4)| ~ 1e-16 and rounding
+    ~ 1e-30 / step^2 = 1e-14 (measured <= 8e-15 relative over these draws); asserted to 1e-12. Here
+    (beta_j, beta_i) is the M-vector v with v_i = beta_j, v_j = beta_i and zeros elsewhere."""
     rng = np.random.default_rng(M)
     with mpmath.workdps(30):
         for _ in range(12):
@@ -79,6 +80,7 @@ def test_rank_lemma_phi_is_quasi_convex_in_each_orthogonal_cosine(M):
             inside = [c for c in grid if det_at(c) > 0]
             lo = mpmath.findroot(det_at, (inside[0] - mpmath.mpf(1) / 200, inside[0]), solver="anderson")
             hi = mpmath.findroot(det_at, (inside[-1], inside[-1] + mpmath.mpf(1) / 200), solver="anderson")
+            assert lo < inside[0] and hi > inside[-1] and abs(det_at(lo)) < 1e-25 and abs(det_at(hi)) < 1e-25
             ends = []
             for c in (lo, hi):
                 D = C.copy()

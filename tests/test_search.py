@@ -260,16 +260,47 @@ def test_etf_grid_shows_the_sign_free_certificate_beside_the_old_bound(tmp_path)
     claim = _grid_claim(tmp_path, M_min=2, M_max=2, ratios=[0.5], d_rules=["M", "2M"], restarts=60, certify_M_max=2)
     f = KINDS["etf-grid"].run(claim, Context(claim.id, None, False))
     assert f.status == "verified", f.summary
-    assert f.figures["sign_free_certified"] == 2 and f.figures["max_sign_free_relative_gap"] < 1e-20
+    assert f.figures["sign_free_optimal"] == 2 and f.figures["max_sign_free_relative_gap"] < 1e-20
+    assert f.figures["min_relative_gap"] > 0.01  # the gap figures stay the one-signed bound's
     col = f.columns.index("sign-free gap")
     assert f.columns[col - 1] == "relative gap" and f.columns[-1] == "verdict"
     for row in f.rows:
         assert float(row[col]) < 1e-20 < 0.01 < float(row[col - 1])
         assert row[-1] == "etf-optimal-certified"
-    assert any("sign-free certificates (planar-bnb-m2, assumptions: none) for 2 instances" in n for n in f.notes)
+    assert any("sign-free certificates (planar-bnb-m2, assumptions: none) for 2 instances (M <= 2): 2 certified "
+               "bounds, 2 meeting the ETF loss to <= 1e-20 relative" in n for n in f.notes)
     assert any(n.startswith("lower bounds (the best certified per instance): planar-bnb-m2 (2 instances; assumptions: "
                             "none)") for n in f.notes)
-    assert "certified globally optimal with no sign assumption" in f.summary
+    assert "2 of 2 instances with the sign-free certificate (M <= 2) certified globally optimal" in f.summary
+
+
+def test_etf_grid_with_a_failed_sign_free_certificate_and_the_pole_bound(tmp_path, monkeypatch):
+    """The certificate stopped after 10 boxes (not certified): the instance keeps the one-signed
+    bound (here the two-point pole bound, which compress computes under certify too), is not
+    called optimal, and the report says 0 of 1 without a gap."""
+    import verify.certify.planar as planar
+    from verify.claims.kinds import KINDS
+    from verify.claims.kinds.etf_grid import _flat
+    from verify.claims.result import Context
+    from verify.pipeline.compress import compress
+
+    real = planar.certify_m2
+    monkeypatch.setattr(planar, "certify_m2", lambda *a, **k: real(*a, **{**k, "max_boxes": 10}))
+    out = compress(2, 2, 0.5, 1.0, restarts=60, seed=0, pole_bound=True, certify=True).to_dict()
+    lb = out["lower_bound"]
+    assert lb["method"].startswith("pole") and out["verdict"] == "etf-best-found"
+    assert [b["method"].split("-")[0] for b in _flat(lb["alternatives"])] == ["tilted", "pole", "planar"]
+    assert not lb["alternatives"][1]["certified"] and lb["alternatives"][1]["relative_gap"] is None
+
+    claim = _grid_claim(tmp_path, M_min=2, M_max=2, ratios=[0.5], d_rules=["M"], restarts=60, certify_M_max=2,
+                        pole_M_max=2, pole_ratio_max=0.5)
+    f = KINDS["etf-grid"].run(claim, Context(claim.id, None, False))
+    assert f.status == "verified" and f.figures["sign_free_optimal"] == 0
+    assert f.figures["max_sign_free_relative_gap"] != f.figures["max_sign_free_relative_gap"]  # NaN: none certified
+    assert f.rows[0][f.columns.index("sign-free gap")] == "-" and f.rows[0][-1] == "etf-best-found"
+    assert "0 of 1 instances with the sign-free certificate" in f.summary and "relative gap <=" not in f.summary
+    assert any("0 certified bounds, 0 meeting" in n for n in f.notes)
+    assert any("pole" in n and "planar-bnb-m2: not certified" in n for n in f.notes)
 
 
 def test_etf_grid_kind_refutes_a_wrong_etf(tmp_path, monkeypatch):

@@ -146,7 +146,7 @@ def _nudge(s: str, down: bool) -> str:
     away = (down and neg) or (not down and not neg)
     n = n + 1 if away else n - 1
     body = str(abs(n)).rjust(len(ip + fp), "0")
-    new = (body[: len(body) - len(fp)] or "0") + ("." + body[len(body) - len(fp):] if fp else "")
+    new = (body[: len(body) - len(fp)].lstrip("0") or "0") + ("." + body[len(body) - len(fp):] if fp else "")
     sign = "-" if (neg and n != 0) or (n < 0) else ""
     return sign + new + (("e" + exp) if exp else "")
 

@@ -86,6 +86,7 @@ MIN_WIDTH = 1e-7  # boxes narrower than this that are not pruned stop the search
 MAX_BOXES = 2_000_000
 SIDE = 3.25  # the search covers phi_1 in [0, SIDE], delta in [-SIDE, SIDE], a cover of [0, pi] x [-pi, pi]
 GAP_TARGET = Fraction(1, 10**20)  # relative gap of a certificate of optimality (issue 10)
+METHOD = "planar-bnb-m2"  # the method name of its bounds
 
 
 # --------------------------------------------------------------------------------------------
@@ -365,7 +366,7 @@ class PlanarBound:
     lam: float
     eps: float
     seconds: float
-    method: str = "planar-bnb-m2"
+    method: str = METHOD
     notes: tuple[str, ...] = field(default_factory=tuple)
 
     def as_certified_bound(self) -> CertifiedBound:
