@@ -258,7 +258,7 @@ def _certified_bound(M, d, mu_norm, s, abar, cache, pole, progress) -> dict:
         if cache is not None:
             cache[key] = pb
     cb = pb.as_certified_bound()
-    new = {**_gap_dict(cb), "boxes": pb.boxes, "pruned": dict(pb.pruned), "min_margin": pb.min_margin,
+    new = {**_gap_dict(cb), "optimal": pb.optimal, "boxes": pb.boxes, "pruned": dict(pb.pruned), "min_margin": pb.min_margin,
            "exclusion_radius": list(pb.radius), "seconds": pb.seconds, "notes": list(pb.notes)}
     out = dict(new) if cb.certified else dict(default)
     out["alternatives"] = [dict(default), new]
