@@ -147,14 +147,14 @@ def test_inputs():
         even_square(4, n_max=1)
 
 
-# ---- M = 3: the positivity of L proven (certify_m3) --------------------------------------------
+# ---- the positivity of L proven (certify_even_square) ---------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def m3():
-    from verify.certify.evensquare import certify_m3
+@pytest.fixture(scope="module", params=[3, 4, 5])
+def cert(request):
+    from verify.certify.evensquare import certify_even_square
 
-    return certify_m3()
+    return certify_even_square(request.param)
 
 
 def _g_mp(theta):
@@ -166,102 +166,109 @@ def _g_mp(theta):
     return mpmath.sign(abs(t) - mpmath.mpf(1) / 2) * mpmath.sqrt(max(R, 0))
 
 
-def test_m3_proven_and_finite_part_matches_quadrature(m3):
-    """The certificate holds; its rigorous a_n (acb integrals of the Taylor model) contain the
-    40-digit Gauss-Legendre values of the evidence routine (another representation of L)."""
-    assert m3.proven and m3.N_star >= 4 and m3.min_finite > 0
-    a, _ = _coefficients_mp(3, m3.N_star, 7, 40)
-    with mpmath.workdps(40):
-        for n, lo, hi in m3.finite:
-            assert mpmath.mpf(lo) <= a[n] <= mpmath.mpf(hi), n
+def test_proven_and_finite_part_matches_quadrature(cert):
+    """The certificate holds (on S^(D-1), D = M - 1 or M, whichever is even); its rigorous a_m
+    (acb integrals of the Taylor model) contain the 45-digit Gauss-Legendre values of the
+    evidence routine (another representation of L, another rule)."""
+    assert cert.proven and cert.D % 2 == 0 and cert.D in (cert.M - 1, cert.M) and cert.min_finite > 0
+    top = cert.finite[-1][0]
+    a, _ = _coefficients_mp(cert.M, top, 8, 45, dim=cert.D)
+    with mpmath.workdps(45):
+        for m, lo, hi in cert.finite:
+            assert mpmath.mpf(lo) <= a[m] <= mpmath.mpf(hi), m
             assert mpmath.mpf(hi) - mpmath.mpf(lo) < 1e-18
+    assert top + cert.j + 2 >= cert.N_star  # the finite part reaches the tail
 
 
-def test_m3_closed_constants(m3):
-    """r_2 = 1/24 and c_0 = sqrt(3)/(4 pi) + 1/16 for M = 3 (asin(-1/2) = -pi/6); g'(0) = 0 and
-    g'''(0) = E'''-part / (2 L(1)) = 1 / (2 pi L(1))."""
+def test_m3_closed_constants():
+    """r_2 = 1/24 and c_0 = sqrt(3)/(4 pi) + 1/16 for M = 3 (asin(-1/2) = -pi/6), and the tail's
+    leading coefficient 2 g^(3)(0) = 2 (1/pi) / (2 L(1)) = 1 / (pi L(1))."""
+    from verify.certify.evensquare import certify_even_square
+
+    c = certify_even_square(3)
     d, rho0, c0, r2 = even_square_parts64(3)
     assert abs(r2 - 1 / 24) < 1e-16 and abs(c0 - (math.sqrt(3) / (4 * math.pi) + 1 / 16)) < 1e-16
     with mpmath.workdps(30):
         L1 = _g_mp(mpmath.mpf(0))
-        g3 = mpmath.mpf(m3.odd_derivatives[1].split("+/-")[0].strip("[ "))
-        assert abs(g3 - 1 / (2 * mpmath.pi * L1)) < 1e-25
-        assert "+/-" in m3.odd_derivatives[0] and float(m3.odd_derivatives[0].split("+/-")[1].strip(" ]")) < 1e-20
+        assert abs(_mid(c.lead) - 1 / (mpmath.pi * L1)) < 1e-22
 
 
-def _tail_interval(m3, n):
-    """J_0(n) = int_0^pi g cos(n theta) from the integration-by-parts expansion of the certificate,
-    as (lo, hi) in mpmath: sum of the derivative terms +- B / n^(2k+1) (the docstring's recursion)."""
-    ders = [mpmath.mpf(s.split("+/-")[0].strip("[ ")) if s.strip("[ ").split("+/-")[0].strip() else mpmath.mpf(0)
-            for s in m3.odd_derivatives]  # g^(1)(0), g^(3)(0), ...
+def _mid(s):
+    body = s.strip("[]").split("+/-")[0].strip()
+    return mpmath.mpf(body) if body else mpmath.mpf(0)
+
+
+def _tail_interval(cert, n):
+    """J(n) = int_0^pi G_j cos(n theta) from the certificate's integration-by-parts expansion, as
+    (lo, hi): sum of the derivative terms +- B / n^(2k+1) (the docstring's recursion)."""
+    ders = [_mid(s) for s in cert.odd_derivatives]  # G^(1)(0), G^(3)(0), ...
     value, factor = mpmath.mpf(0), mpmath.mpf(1)
-    for j in range(m3.k):  # J_{2j} = -2 g^(2j+1)(0)/n^2 - J_{2j+2}/n^2
-        value += factor * (-2 * ders[j] / n**2)
+    for i in range(cert.k):  # J_{2i} = -2 G^(2i+1)(0)/n^2 - J_{2i+2}/n^2
+        value += factor * (-2 * ders[i] / n**2)
         factor *= -mpmath.mpf(1) / n**2
-    rem = abs(factor) * mpmath.mpf(m3.B) / n  # |factor J_{2k}| <= |factor| B / n
+    rem = abs(factor) * mpmath.mpf(cert.B) / n
     return value - rem, value + rem
 
 
-def test_m3_tail_expansion_brackets_the_rigorous_coefficients(m3):
-    """Independent check of the integration by parts: for even n >= N* the acb integral of a_n
-    (computed here beyond the certificate's finite part) lies inside the tail expansion's interval,
-    and the interval's lower end is positive; below N* the expansion is not needed."""
-    from flint import acb, arb
-
-    from verify.certify._common import flint_prec
-
-    with flint_prec(128):
-        pi = arb.pi()
-
-        def g_c(z, an):
-            t = z.cos()
-            c0 = acb(arb(3).sqrt() / (4 * pi) + arb(1) / 16)
-            R = ((z.sin() + (pi / 2 - z) * t) / (2 * pi)) - c0 - (2 * t * t - 1) / 24
-            return R.sqrt(analytic=an)  # on [0, pi/3 - 0.02], where R > 0: no sign, no double root
-
-        for n in (m3.N_star, m3.N_star + 2, 2 * m3.N_star, 40):
-            lo, hi = _tail_interval(m3, n)
+def test_tail_expansion_brackets_the_coefficients(cert):
+    """Independent check of the march, the integration by parts and the dimension walk: for
+    n = m + j >= N*, the Chebyshev coefficient chi_n of L_[j] obtained from a_m^(D)(L) (45-digit
+    quadrature) through the walk's factors lies in the tail expansion's interval, whose lower end
+    is positive."""
+    D, j = cert.D, cert.j
+    for n in (cert.N_star, cert.N_star + 2, cert.N_star + 10):
+        m = n - j
+        with mpmath.workdps(45):
+            a, _ = _coefficients_mp(cert.M, m, 8, 45, dim=D)
+            coef, e = a[m], D
+            for _ in range(j):  # a_m^(e)(h) = (m+1)(m+e-3)/(e-3) a_{m+1}^(e-2)(H), H' = h
+                coef = coef * (e - 3) / ((m + 1) * (m + e - 3))
+                m, e = m + 1, e - 2
+            J = mpmath.pi / 2 * coef
+            lo, hi = _tail_interval(cert, n)
             assert lo > 0
-            # a_n by 40-digit Gauss-Legendre (the evidence routine), J_0 = (pi/2) a_n
-            a, _ = _coefficients_mp(3, n, 8, 40)
-            J0 = mpmath.pi / 2 * a[n]
-            assert lo <= J0 <= hi, (n, lo, J0, hi)
-        # the same integrand, as holomorphic balls, on a piece where it is analytic (acb sanity)
-        part = acb.integral(lambda z, an: g_c(z, an), 0, 1)
-        with mpmath.workdps(30):
-            ref = mpmath.quad(_g_mp, [0, 1])
-        assert abs(float(part.real.mid()) - float(ref)) < 1e-25 + float(part.real.rad())
+            assert lo <= J <= hi, (n, lo, J, hi)
 
 
-def test_m3_derivative_integral_bound_is_valid_and_not_vacuous(m3):
-    """B >= int_0^pi |g^(7)| (here by 30-digit differentiation of the t-form of L at 401 points and
-    the trapezoidal rule, which resolves the integral to a few %), and B is within a factor 3."""
-    m = 2 * m3.k + 1
+def test_m3_derivative_integral_bound_is_valid_and_not_vacuous():
+    """B >= int_0^pi |g^(7)| for M = 3 (here by 30-digit differentiation of the t-form of L at 401
+    points and the trapezoidal rule, which resolves the integral to a few %), within a factor 3."""
+    from verify.certify.evensquare import certify_even_square
+
+    c = certify_even_square(3, extra_k=(1,))
+    m = 2 * c.k + 1
+    assert m == 7
     with mpmath.workdps(30):
         ts = mpmath.linspace(mpmath.mpf("1e-3"), mpmath.pi / 2 - mpmath.mpf("1e-3"), 401)
         vals = [abs(mpmath.diff(_g_mp, t, m)) if abs(mpmath.cos(t) - 0.5) > 1e-3 else None for t in ts]
         pts = [(t, v) for t, v in zip(ts, vals) if v is not None]
         numeric = 2 * sum((pts[i + 1][0] - pts[i][0]) * (pts[i + 1][1] + pts[i][1]) / 2 for i in range(len(pts) - 1))
-    assert m3.B >= float(numeric)
-    assert m3.B <= 3 * float(numeric)
+    assert c.B >= float(numeric)
+    assert c.B <= 3 * float(numeric)
 
 
-def test_m3_planted_tangency_error_is_not_proven():
-    from verify.certify.evensquare import certify_m3
+@pytest.mark.parametrize("M", [3, 4])
+def test_planted_tangency_error_is_not_proven(M):
+    from verify.certify.evensquare import certify_even_square
 
-    bad = certify_m3(r2_scale=1.001)
-    assert not bad.proven and "double root" in bad.notes[0]
+    bad = certify_even_square(M, r2_scale=1.001)
+    assert not bad.proven and "double root" in bad.notes[-1]
 
 
-def test_signfree_m3_is_exact_in_every_dimension():
-    """certify_mu0(3, d, 'signfree') is exact (status optimal, no assumption) for every d >= 2, and
-    its bound is the tangent-line (one-signed) bound's value: the sign assumption costs nothing."""
+def test_signfree_is_exact_in_every_dimension_for_the_proven_M():
+    """certify_mu0(M, d, 'signfree') is exact (status optimal, no assumption) for M = 3, 4, 5 and
+    every d >= M - 1, and equals the tangent-line (one-signed) bound: the sign assumption costs
+    nothing there."""
     from verify.certify.delsarte import certify_mu0
+    from verify.certify.evensquare import EXACT_M
 
-    one_signed = certify_mu0(3, 5, method="tangent-line")
-    for d in (2, 3, 5, 17):
-        c = certify_mu0(3, d, method="signfree")
-        assert c.status == "optimal" and c.certified and c.assumptions == ()
-        assert c.extra["d_computed"] == 2
-        assert c.gap_upper < 1e-30
-        assert abs(float(c.lower_bound) - float(one_signed.lower_bound)) < 1e-30
+    assert EXACT_M == (3, 4, 5)
+    cache: dict = {}
+    for M in EXACT_M:
+        one_signed = certify_mu0(M, M + 2, method="tangent-line")
+        for d in (M - 1, M, 17):
+            c = certify_mu0(M, d, method="signfree", cache=cache)
+            assert c.status == "optimal" and c.certified and c.assumptions == ()
+            assert c.extra["d_computed"] == M - 1
+            assert c.gap_upper < 1e-30
+            assert abs(float(c.lower_bound) - float(one_signed.lower_bound)) < 1e-30

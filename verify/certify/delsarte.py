@@ -562,10 +562,12 @@ def certify_mu0(
 
         if d == 1:
             raise InputError("the sign-free bound needs d >= 2")
-        if M == 3:
-            exact3 = _signfree_m3(d, abar, s, t0, cache)
-            if exact3 is not None:
-                return exact3
+        from verify.certify.evensquare import EXACT_M
+
+        if M in EXACT_M:
+            exact = _signfree_even_square(M, d, abar, s, t0, cache)
+            if exact is not None:
+                return exact
         key = ("signfree", M, d_eff, degree, solver)
         if cache is not None and key in cache:
             sf = cache[key]
@@ -583,33 +585,33 @@ def certify_mu0(
     raise InputError(f"unknown method {method!r}; use auto, tangent-line, lp or signfree")
 
 
-def _signfree_m3(d: int, abar: float, s: float, t0: float, cache: dict | None):
-    """M = 3, any d >= 2, no sign assumption, no gap: the even square of `verify.certify.evensquare`
-    with L proven positive definite on S^1 (`certify_m3`); by the rank lemma (docs/bounds-mu.md
-    section 8) d = 2 covers every d >= 2. None when the proof does not go through."""
-    from verify.certify.evensquare import M3_METHOD, certify_m3
+def _signfree_even_square(M: int, d: int, abar: float, s: float, t0: float, cache: dict | None):
+    """M in evensquare.EXACT_M, any d >= M - 1, no sign assumption, no gap: the even square of
+    `verify.certify.evensquare` with L proven positive definite (`certify_even_square`); by the rank
+    lemma (docs/bounds-mu.md section 8) d = M - 1 covers every d >= M - 1. None when the proof
+    does not go through."""
+    from verify.certify.evensquare import certify_even_square
 
-    key = ("evensquare-m3",)
+    key = ("evensquare", M)
     if cache is not None and key in cache:
         cert = cache[key]
     else:
-        cert = certify_m3()
+        cert = certify_even_square(M)
         if cache is not None:
             cache[key] = cert
     if not cert.proven:  # pragma: no cover - the proof holds at the defaults (tested)
         return None
     with flint_prec(PREC):
-        A_ball = simplex_A(3)
+        A_ball = simplex_A(M)
         A_lo, _ = ball_bounds(A_ball, PREC)
         ball = _ball_str(A_ball)
     ver = Verification(
-        method="even square + ball-arithmetic positivity of L's Chebyshev coefficients", subintervals=cert.pieces,
-        min_margin=Fraction(cert.min_finite), seconds=cert.seconds,
-        notes=(f"a_n > 0 for even n < {cert.N_star} by acb integrals (smallest >= {cert.min_finite:.3e}); "
-               f"n >= {cert.N_star} by integration by parts (B <= {cert.B:.4g})",) + cert.notes,
+        method=f"even square + ball-arithmetic positivity of L's Gegenbauer coefficients on S^{cert.D - 1}",
+        subintervals=cert.pieces, min_margin=Fraction(cert.min_finite), seconds=cert.seconds, prec=cert.prec,
+        notes=cert.notes,
     )
-    return _assemble(3, d, abar, s, M3_METHOD, (), A_lo, ball, (), None, ver, t0, True,
-                     extra={"d_computed": 2, "N_star": cert.N_star, "B": cert.B, "finite": cert.finite})
+    return _assemble(M, d, abar, s, cert.method, (), A_lo, ball, (), None, ver, t0, True,
+                     extra={"d_computed": M - 1, "proved_on_sphere_dim": cert.D, "N_star": cert.N_star, "B": cert.B})
 
 
 @dataclass(frozen=True)

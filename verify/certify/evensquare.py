@@ -123,19 +123,21 @@ def even_square_parts64(M: int, r2_scale: float = 1.0):
     return d, rho0, c0, r2
 
 
-def _coefficients_mp(M: int, n_max: int, degree: int, dps: int, r2_scale=1):
+def _coefficients_mp(M: int, n_max: int, degree: int, dps: int, r2_scale=1, dim: int | None = None):
     """Gegenbauer coefficients a_0..a_{n_max} of L and E_0..E_{n_max} of E on S^{M-2}, in mpmath
     (dps digits): Gauss-Legendre (3 2^(degree-1) nodes) on [0, theta_0] and [theta_0, pi/2] in
     theta, t = cos theta, weight sin(theta)^(d-2); doubled, since the even-degree integrands are
     symmetric about pi/2 (odd degrees vanish and are not returned correctly). Working precision
     matters: for large d and n, P_n (P_n(1) = 1) is tiny on most of the interval and the integrals
-    cancel to ~ 1/sqrt(N_n) of their terms (float64 loses every digit at d = 15, n = 100)."""
+    cancel to ~ 1/sqrt(N_n) of their terms (float64 loses every digit at d = 15, n = 100). dim: the
+    sphere S^(dim-1) of the Gegenbauer family (default d = M - 1; L itself is always built in d)."""
     import mpmath
     from mpmath.calculus.quadrature import GaussLegendre
 
     with mpmath.workdps(dps):
         mp = mpmath.mp
         d = M - 1
+        e = d if dim is None else dim
         rho0 = mpmath.mpf(-1) / (M - 1)
         r2 = mpmath.asin(rho0) * (d - 1) / (4 * mpmath.pi * d * rho0) * mpmath.mpf(r2_scale)
         c0 = (mpmath.sqrt(1 - rho0**2) + rho0 * mpmath.asin(rho0)) / (2 * mpmath.pi) + r2 / (M - 1)
@@ -154,7 +156,7 @@ def _coefficients_mp(M: int, n_max: int, degree: int, dps: int, r2_scale=1):
                 E = (s + (half_pi - th) * c) / (2 * mpmath.pi)
                 R = E - c0 - r2 * (d * c * c - 1) / (d - 1)
                 f = sgn * mpmath.sqrt(R) if R > 0 else mpmath.mpf(0)
-                wt = hw * w * s ** (d - 2)
+                wt = hw * w * s ** (e - 2)
                 p_prev, p = mpmath.mpf(1), c
                 for k in range(n_max + 1):
                     pk = p_prev if k == 0 else p
@@ -162,7 +164,7 @@ def _coefficients_mp(M: int, n_max: int, degree: int, dps: int, r2_scale=1):
                     numE[k] += wt * E * pk
                     den[k] += wt * pk * pk
                     if k >= 1:
-                        p_prev, p = p, ((2 * k + d - 2) * c * p - k * p_prev) / (k + d - 2)
+                        p_prev, p = p, ((2 * k + e - 2) * c * p - k * p_prev) / (k + e - 2)
         return [num[k] / den[k] for k in range(n_max + 1)], [numE[k] / den[k] for k in range(n_max + 1)]
 
 
@@ -207,58 +209,77 @@ def even_square(M: int, n_max: int = 60, degree: int = 7, dps: int = 40, *, r2_s
 
 
 # --------------------------------------------------------------------------------------------
-# M = 3 (d = 2): the missing step proven (L positive definite on the circle)
+# The missing step proven for small M: L positive definite, in ball arithmetic
 # --------------------------------------------------------------------------------------------
 
-M3_METHOD = "signfree-evensquare-m3"
+EXACT_M = (3, 4, 5)  # the M whose proof runs by default (certify_mu0's sign-free route); others: evidence
+
+
+def method_name(M: int) -> str:
+    return f"signfree-evensquare-m{M}"
 
 
 @dataclass(frozen=True)
-class CircleCertificate:
-    r"""L of the module docstring is positive definite on S^1 (M = 3, d = 2), proven in ball
-    arithmetic (python-flint arb/acb); hence beta^T K(G) beta >= A_simplex (1^T beta)^2 for every
-    beta in R^3 and any three unit vectors in any R^d, d >= 2: the simplex is optimal at mu = 0
-    for every sign of the output weights, with no gap.
+class EvenSquareCertificate:
+    r"""L of the module docstring is positive definite on S^{D-1} (D = M - 1 when it is even, M
+    when M - 1 is odd; S^{M-2} is a great subsphere of S^{D-1}, so L is then positive definite on
+    S^{M-2}), proven in ball arithmetic (python-flint arb/acb). Hence, with the rank lemma,
+    beta^T K(G) beta >= A_simplex (1^T beta)^2 for every beta in R^M and any M unit vectors in any
+    R^d, d >= M - 1: at mu = 0 the simplex is optimal for every sign of the output weights, with no
+    gap.
 
-    With t = cos(theta) and g(theta) = L(cos theta) on [0, pi] (g(pi - theta) = g(theta)), L = sum
-    a_n T_n (Chebyshev, the Gegenbauer family of S^1), a_n = (2/pi) int_0^pi g cos(n theta) d theta
-    (n >= 1; a_0 with 1/pi); odd a_n vanish (L even). The proof:
+    The proof. g(theta) = L(cos theta). Write j = (D - 2)/2 and G_i(theta) = L_[i](cos theta) with
+    L_[0] = L and L_[i](t) = int_0^t L_[i-1] (so L_[i] has the parity (-1)^i and G_i(pi - theta) =
+    (-1)^i G_i(theta)); G_i' = -sin(theta) G_{i-1}.
 
-    1. psi(theta) = R(cos theta) = (sin theta + (pi/2 - theta) cos theta)/(2 pi) - c_0 - r_2 cos(2 theta)
-       is entire, and psi(theta_0) = psi'(theta_0) = 0 at theta_0 = pi/3 (t_0 = 1/2, by the
-       choice of c_0 and r_2), so q = psi / (theta - theta_0)^2 is entire and, on [0, pi/2],
-       g = (theta_0 - theta) sqrt(q) with q > 0 (R > 0 away from +-t_0). q is represented by its
-       Taylor polynomial at theta_0 of degree K - 1 (coefficients psi^(j)(theta_0)/j!, j = 2..K+1,
-       as balls) plus a remainder |T_K(z)| <= eps |z - theta_0|^K, eps = sup |psi^(K+2)| / (K+2)!
-       over the box theta_0 + [-RH, RH] + i[-RH, RH] (Taylor's theorem with integral remainder).
-    2. Tail (n even, n >= N*): integrating by parts twice per step, with sin(n theta) = 0 at 0, pi,
-       g'(0) = 0 and g^(j)(pi) = (-1)^j g^(j)(0),
-           J_m = int_0^pi g^(m) cos(n theta) = -2 g^(m+1)(0)/n^2 - J_{m+2}/n^2   (m even),
-           |J_{2k}| = |int_0^pi g^(2k+1) sin(n theta)| / n <= B / n,  B >= int_0^pi |g^(2k+1)|,
-       so J_0 n^4 >= 2 g'''(0) - sum_{j=2}^{k-1} 2 |g^(2j+1)(0)| / n^(2j-2) - B / n^(2k-3), and
-       every term after the first decreases in n: J_0 > 0 for every even n >= N* once it holds
-       at N*. g^(j)(0) come from the Taylor series of (theta_0 - theta) sqrt(q) at 0 (arb power
-       series). B: [0, pi/2] is cut into pieces; on each, |g^(m)| <= sum_{i<3} |g^(m+i)(mid)| w^i/i!
-       + sup |g^(m+3)| w^3/3! (w the half-width; the last over the piece as a ball), the series of
-       q at a point x carrying the remainder's Taylor coefficients as balls of radius
-       eps (|x - theta_0| + rho)^K / rho^j (Cauchy's estimate on the disc of radius rho).
-    3. Finite part (n even, n < N*): a_n = (4/pi) int_0^{pi/2} g cos(n theta) by acb.integral
-       (rigorous Gauss-Legendre with error bounds on ellipses; the integrand is the holomorphic
-       (theta_0 - z) sqrt(q(z)) cos(n z), sqrt checked off its branch cut; q by the polynomial and
-       its remainder inside |z - theta_0| < RH, by psi(z) / (z - theta_0)^2 outside, where the
-       remainder bound does not hold), each enclosure > 0.
+    0. Dimension walk. d/dt P_n^{(e)} = n (n + e - 2)/(e - 1) P_{n-1}^{(e+2)} (Gegenbauer, P(1) = 1),
+       so the coefficient of P_m^{(e+2)} in h equals (m + 1)(m + e - 1)/(e - 1) times the coefficient
+       of P_{m+1}^{(e)} in any antiderivative of h. Applied j times: a_m^{(D)}(L) = (a positive
+       factor) chi_{m+j}(L_[j]), chi_n the Chebyshev coefficient (2/pi) int_0^pi G_j cos(n theta).
+    1. psi(theta) = R(cos theta) = (sin theta + (pi/2 - theta) cos theta)/(2 pi) - c_0
+       - r_2 (d cos^2 theta - 1)/(d - 1) is entire with a double root at theta_0 = arccos(1/(M - 1)),
+       so q = psi / (theta - theta_0)^2 is entire and g = (theta_0 - theta) sqrt(q) on [0, pi/2]
+       (q > 0 there). q is its Taylor polynomial at theta_0 (degree K - 1, ball coefficients) plus
+       a remainder |T_K(z)| <= eps |z - theta_0|^K, eps = sup |psi^(K+2)| / (K+2)! over the box
+       theta_0 + [-RH, RH] + i[-RH, RH] (Taylor's theorem with integral remainder).
+    2. A march from theta = pi/2 (where every G_i, i >= 1, is 0) down to 0 over `pieces` pieces,
+       carrying ball values of G_1..G_j: on each piece the Taylor series of g (arb power series of
+       (theta_0 - theta) sqrt(q), the remainder's coefficients as balls of radius
+       eps (|x - theta_0| + rho)^K / rho^i by Cauchy's estimate), integrated i times against -sin,
+       and the next values with a Lagrange remainder from the series over the piece.
+    3. Tail (n = m + j >= N*, n - j even): integrating by parts twice per step (sin(n theta) = 0
+       at 0 and pi, G_j^(r)(pi) = (-1)^(j+r) G_j^(r)(0)),
+           J_r = int_0^pi G_j^(r) cos(n theta) = -2 G_j^(r+1)(0)/n^2 - J_{r+2}/n^2   (r even),
+           |J_{2k}| <= B / n,   B >= int_0^pi |G_j^(2k+1)| = 2 int_0^{pi/2} |G_j^(2k+1)|,
+       and the odd derivatives of G_j at 0 below the order 3 + 2j vanish (L_[j] = A + (1 - t)^(3/2+j) B
+       with A, B analytic at 1, and (1 - cos theta)^(3/2+j) is odd in theta to the order 3 + 2j):
+           n^(4+2j) J_0 >= lead - sum_{r > 3+2j} 2 |G_j^(r)(0)| / n^(r-3-2j) - B / n^(2k-3-2j),
+       every term after lead decreasing in n, so J_0 > 0 for every n >= N* once it holds at N*.
+       B on each piece: |G_j^(2k+1)(x - s)| <= sum_{i<3} |G_j^(2k+1+i)(x)| w^i / i!
+       + sup |G_j^(2k+4)| w^3 / 3! (s in [0, w], the last over the piece).
+    4. Finite part (m + j < N*, m even): a_m^(D)(L) = int_0^{pi/2} g P_m^(D)(cos theta)
+       sin^(D-2) theta / int_0^{pi/2} P_m^(D)(cos theta)^2 sin^(D-2) theta by acb.integral
+       (rigorous Gauss-Legendre with error bounds on ellipses; q by the polynomial and its
+       remainder inside |z - theta_0| < RH, by psi / (z - theta_0)^2 outside; sqrt checked off its
+       branch cut), each enclosure > 0. (Odd m vanish: L is even.)
 
-    Fields: proven (every step held), N_star, k (2k+1 = the derivative order of B), B (upper
-    bound, float), g3 (g'''(0) = 1/(2 pi L(1)), a ball string), finite ((n, lo, hi) decimal strings
-    of the enclosures of a_n, n < N*), min_finite (smallest lower end, a float), tail_margin (the
-    lower bound of J_0 N*^4, a float), K, eps (float), pieces, prec, seconds, notes.
+    Fields: M, d, D, j; proven (every step held); N_star; k (2k + 1: the derivative order of B);
+    B (an upper bound, float); lead (the leading tail coefficient, a ball string); odd_derivatives
+    (G_j^(1)(0), G_j^(3)(0), ..., G_j^(2k-1)(0), ball strings: the tail expansion, for tests);
+    finite ((m, lo, hi) decimal strings of the enclosures of a_m^(D)(L)); min_finite (smallest lower
+    end, float); tail_margin (the lower bound of n^(4+2j) J_0 at N*); K, eps, pieces, prec, seconds,
+    notes, method.
     """
 
+    M: int
+    d: int
+    D: int
+    j: int
     proven: bool
     N_star: int
     k: int
     B: float
-    g3: str
+    lead: str
     odd_derivatives: tuple[str, ...]
     finite: tuple[tuple[int, str, str], ...]
     min_finite: float
@@ -269,7 +290,10 @@ class CircleCertificate:
     prec: int
     seconds: float
     notes: tuple[str, ...] = ()
-    method: str = M3_METHOD
+
+    @property
+    def method(self) -> str:
+        return method_name(self.M)
 
 
 def _decimal(x, down: bool) -> str:
@@ -278,129 +302,207 @@ def _decimal(x, down: bool) -> str:
     return _round_str(x, down, 20)
 
 
-def certify_m3(*, prec: int = 128, K: int = 40, k: int = 3, pieces: int = 400, RH: float = 1.6,
-               rho: float = 0.5, max_N: int = 400, r2_scale=1) -> CircleCertificate:
-    """Prove that L (module docstring, M = 3) is positive definite on the circle (see
-    `CircleCertificate`). Raises nothing on failure: proven is False and notes say which step
-    failed. r2_scale != 1 (a planted error) moves r_2 off the tangency (c_0 keeps R(1/2) = 0)."""
-    from flint import acb, arb, arb_series
+def certify_even_square(M: int, *, prec: int | None = None, K: int = 40, pieces: int = 400, rho: float = 0.5,
+                        extra_k=(1, 2, 3, 4), max_N: int = 4000, r2_scale=1, progress=None) -> EvenSquareCertificate:
+    """Prove that L (module docstring) is positive definite for M neurons (see
+    `EvenSquareCertificate`). prec: arb bits (None: 128 for M = 3, 256 above, where the finite part
+    integrates Gegenbauer polynomials of degree ~100 on complex ellipses). extra_k: the derivative
+    orders tried for the tail (2k + 1 with k = j + 2 + e); the one with the smallest N* is kept.
+    r2_scale != 1 (a planted error) moves r_2 off the tangency (c_0 keeps R(rho_0) = 0). Never
+    raises on a failed step: proven is False and notes say which step failed."""
+    from flint import acb, arb, arb_series, ctx
 
     from verify.certify._common import flint_prec
 
+    M = int_at_least("M", M, 3)
     K = int_at_least("K", K, 8)
-    k = int_at_least("k", k, 2)
     pieces = int_at_least("pieces", pieces, 4)
+    prec = (128 if M == 3 else 256) if prec is None else int_at_least("prec", prec, 64)
     t0 = time.perf_counter()
+    d = M - 1
+    D = d if d % 2 == 0 else d + 1
+    j = (D - 2) // 2
     notes: list[str] = []
-    J = 3  # Taylor terms of the centred form on each piece
-    m = 2 * k + 1
+    J = 3  # Taylor terms of the one-sided centred form on each piece
     with flint_prec(prec):
         pi = arb.pi()
-        d = 2
-        rho0 = arb(-1) / 2
+        rho0 = arb(-1) / (M - 1)
         r2 = rho0.asin() * (d - 1) / (4 * pi * d * rho0) * arb(r2_scale)
         c0 = ((1 - rho0 * rho0).sqrt() + rho0 * rho0.asin()) / (2 * pi) - r2 * (d * rho0 * rho0 - 1) / (d - 1)
         th0 = (-rho0).acos()
+        RH = max(1.6, float(th0.upper()) + rho + 0.05)
+        half = r2 * d / (2 * (d - 1))  # r_2 d cos^2 z / (d - 1) = half (1 + cos 2z)
 
-        def dpsi(z, j: int):
-            """psi^(j)(z) for an arb or acb ball z."""
-            if j == 0:
-                return (z.sin() + (pi / 2 - z) * z.cos()) / (2 * pi) - c0 - r2 * (2 * z).cos()
-            s, c, cm = (z + j * pi / 2).sin(), (z + j * pi / 2).cos(), (z + (j - 1) * pi / 2).cos()
-            return (s + (pi / 2 - z) * c - j * cm) / (2 * pi) - r2 * (2**j) * (2 * z + j * pi / 2).cos()
+        def dpsi(z, i: int):
+            """psi^(i)(z) for an arb or acb ball z."""
+            if i == 0:
+                return (z.sin() + (pi / 2 - z) * z.cos()) / (2 * pi) - c0 - half * (1 + (2 * z).cos()) + r2 / (d - 1)
+            sn, cs, cm = (z + i * pi / 2).sin(), (z + i * pi / 2).cos(), (z + (i - 1) * pi / 2).cos()
+            return (sn + (pi / 2 - z) * cs - i * cm) / (2 * pi) - half * (2**i) * (2 * z + i * pi / 2).cos()
 
-        p = [dpsi(th0, j) / math.factorial(j) for j in range(K + 2)]
+        def failed(note: str) -> EvenSquareCertificate:
+            return EvenSquareCertificate(
+                M=M, d=d, D=D, j=j, proven=False, N_star=0, k=0, B=math.inf, lead="", odd_derivatives=(), finite=(),
+                min_finite=0.0, tail_margin=0.0, K=K, eps=math.inf, pieces=pieces, prec=prec,
+                seconds=time.perf_counter() - t0, notes=tuple(notes) + (note,))
+
+        p = [dpsi(th0, i) / math.factorial(i) for i in range(K + 2)]
         if not (p[0].contains(0) and p[1].contains(0)):  # a wrong c_0 or r_2 (a planted error)
-            return CircleCertificate(
-                proven=False, N_star=0, k=k, B=math.inf, g3="", odd_derivatives=(), finite=(), min_finite=0.0, tail_margin=0.0, K=K,
-                eps=math.inf, pieces=pieces, prec=prec, seconds=time.perf_counter() - t0,
-                notes=(f"theta_0 is not a double root of psi: psi = {p[0]}, psi' = {p[1]}",))
+            return failed(f"theta_0 is not a double root of psi: psi = {p[0]}, psi' = {p[1]}")
         qc = p[2:K + 2]
         box = acb(arb(th0.mid(), RH), arb(0, RH))
         eps = arb(abs(dpsi(box, K + 2)).upper()) / math.factorial(K + 2)
 
-        def q_series(x, L: int):
+        best = None
+        for e in extra_k:
+            tail = _tail(M, j, int(e), qc, th0, eps, K, RH, rho, pieces, pi, J, prec, max_N, arb, arb_series, ctx)
+            if tail is None:
+                continue
+            if best is None or (tail["N_star"] is not None and (best["N_star"] is None or tail["N_star"] < best["N_star"])):
+                best = tail
+        if best is None or best["N_star"] is None:
+            return failed(f"the tail bound does not turn positive for n <= {max_N}")
+        N_star = best["N_star"]
+        notes.append(f"tail: n >= {N_star} by integration by parts (derivative order {2 * best['k'] + 1}, "
+                     f"B <= {float(best['B']):.4g}, {pieces} pieces)")
+        # 4. the finite part
+        ath0 = acb(th0)
+        aqc = [acb(c) for c in qc]
+
+        def q_c(z):
+            h = z - ath0
+            if not abs(h) < RH:  # the remainder bound holds only in the box: plain division there
+                return dpsi(z, 0) / (h * h)  # (not finite when h may be 0)
+            acc = aqc[-1]
+            for c in reversed(aqc[:-1]):
+                acc = acc * h + c
+            r = (eps * arb(abs(h).upper()) ** K).upper()
+            return acc + acb(arb(0, r), arb(0, r))
+
+        def gegenbauer(n: int, t):
+            p_prev, p_cur = acb(1), t
+            if n == 0:
+                return p_prev
+            for i in range(1, n):
+                p_prev, p_cur = p_cur, ((2 * i + D - 2) * t * p_cur - i * p_prev) / (i + D - 2)
+            return p_cur
+
+        tol = arb(2) ** (-(prec - 60))
+        finite: list[tuple[int, str, str]] = []
+        min_finite = math.inf
+        proven = True
+        for m in range(0, N_star - j, 2):
+            if progress is not None:
+                progress(m)
+            num = acb.integral(lambda z, an, m=m: (ath0 - z) * q_c(z).sqrt(analytic=an) * gegenbauer(m, z.cos())
+                               * z.sin() ** (D - 2), 0, pi / 2, abs_tol=tol).real
+            den = acb.integral(lambda z, an, m=m: gegenbauer(m, z.cos()) ** 2 * z.sin() ** (D - 2), 0, pi / 2,
+                               abs_tol=tol).real
+            a = num / den
+            finite.append((m, _decimal(arb(a.lower()), True), _decimal(arb(a.upper()), False)))
+            min_finite = min(min_finite, float(a.lower()))
+            if not a > 0:
+                proven = False
+                notes.append(f"a_{m} is not certified positive: {a}")
+                break
+        notes.append(f"finite: a_m^({D}) > 0 for even m < {N_star - j} by {len(finite)} acb integrals")
+        G0 = best["G0"]
+        return EvenSquareCertificate(
+            M=M, d=d, D=D, j=j, proven=proven, N_star=N_star, k=best["k"], B=float(best["B"].upper()),
+            lead=best["lead"].str(25, radius=True),
+            odd_derivatives=tuple(G0[i].str(30, radius=True) for i in range(1, 2 * best["k"], 2)),
+            finite=tuple(finite), min_finite=min_finite if math.isfinite(min_finite) else 0.0,
+            tail_margin=float(best["margin"].lower()), K=K, eps=float(eps.upper()), pieces=pieces, prec=prec,
+            seconds=time.perf_counter() - t0, notes=tuple(notes),
+        )
+
+
+def _tail(M, j, e, qc, th0, eps, K, RH, rho, pieces, pi, J, prec, max_N, arb, arb_series, ctx):
+    """Steps 2 and 3 of `EvenSquareCertificate` for k = j + 2 + e: dict(N_star, k, B, G0, lead,
+    margin), N_star None when the bound does not turn positive below max_N."""
+    k = j + 2 + e
+    m = 2 * k + 1
+    N = m + J + 1  # series length
+    old_cap = ctx.cap
+    ctx.cap = N
+    try:
+        def gser(x):
             h = arb_series([x - th0, 1], prec=prec)
             acc = arb_series([qc[-1]], prec=prec)
             for c in reversed(qc[:-1]):
                 acc = acc * h + c
             dist = arb(abs(x - th0).upper())
-            if not (dist + rho <= RH):  # pragma: no cover - the pieces stay in [0, pi/2]
+            if not (dist + rho <= RH):  # pragma: no cover - RH is chosen to contain every disc
                 raise RuntimeError("Cauchy disc outside the remainder's box")
-            co = list(acc.coeffs())[:L]
-            co += [arb(0)] * (L - len(co))
+            co = list(acc.coeffs())[:N]
+            co += [arb(0)] * (N - len(co))
             tail = eps * (dist + rho) ** K
-            return arb_series([co[j] + arb(0, (tail / arb(rho) ** j).upper()) for j in range(L)], prec=prec)
+            q = arb_series([co[i] + arb(0, (tail / arb(rho) ** i).upper()) for i in range(N)], prec=prec)
+            return arb_series([th0 - x, -1], prec=prec) * q.sqrt()
 
-        def g_coeffs(x, L: int):
-            """Taylor coefficients g^(j)(x)/j!, j < L, over the ball x."""
-            from flint import ctx
+        def chain(x, vals):
+            """Taylor series of G_0..G_j at x (a ball), with constant terms vals[i] (i >= 1)."""
+            S = [gser(x)]
+            ms = -arb_series([x, 1], prec=prec).sin()
+            for i in range(1, j + 1):
+                co = list((ms * S[-1]).integral().coeffs())
+                co += [arb(0)] * (N - len(co))
+                co[0] = vals[i]
+                S.append(arb_series(co[:N], prec=prec))
+            return S
 
-            old = ctx.cap
-            ctx.cap = L
-            try:
-                q = q_series(x, L)
-                return list((arb_series([th0 - x, -1], prec=prec) * q.sqrt()).coeffs())[:L]
-            finally:
-                ctx.cap = old
+        edges = [pi / 2 * arb(i) / pieces for i in range(pieces + 1)]
+        vals = [None] + [arb(0)] * j  # G_i(pi/2) = L_[i](0) = 0
+        x = edges[-1]
+        Bsum = arb(0)
+        for idx in range(pieces, 0, -1):
+            xn = edges[idx - 1]
+            w = x - xn
+            wu = arb(w.upper())
+            ball = arb(((x + xn) / 2).mid(), ((x - xn) / 2).upper() + max(float(x.rad()), float(xn.rad())))
+            bvals = [None]
+            prev = gser(ball).coeffs()[0]
+            for i in range(1, j + 1):  # crude enclosures of G_i over the piece, upward in i
+                bv = vals[i] + arb(0, (wu * abs(-ball.sin() * prev)).upper())
+                bvals.append(bv)
+                prev = bv
+            Sx = chain(x, vals)
+            Sb = chain(ball, bvals)
+            new = [None]
+            for i in range(1, j + 1):
+                cx, cb = Sx[i].coeffs(), Sb[i].coeffs()
+                v = sum((cx[t] * (-w) ** t for t in range(min(N - 1, len(cx)))), arb(0))
+                last = cb[N - 1] if N - 1 < len(cb) else arb(0)
+                new.append(v + arb(0, (abs(last) * wu ** (N - 1)).upper()))
+            cx, cb = Sx[j].coeffs(), Sb[j].coeffs()
 
-        c_at0 = g_coeffs(arb(0), m + 1)
-        G0 = [c_at0[j] * math.factorial(j) for j in range(m + 1)]
-        if not G0[1].contains(0):  # pragma: no cover
-            raise RuntimeError("g'(0) is not 0")
-        # B >= int_0^pi |g^(m)| = 2 int_0^{pi/2} |g^(m)|
-        hf = float((pi / 2).upper())
-        edges = [hf * i / pieces for i in range(pieces + 1)]
-        if edges[-1] < pi / 2:  # pragma: no cover
-            edges[-1] = math.nextafter(edges[-1], math.inf)
-        tot = arb(0)
-        for u, v in zip(edges[:-1], edges[1:]):
-            w = arb((v - u) / 2)
-            cm = g_coeffs(arb((u + v) / 2), m + J)
-            cb = g_coeffs(arb((u + v) / 2, (v - u) / 2), m + J + 1)
-            bound = sum((abs(cm[m + i]) * math.factorial(m + i) / math.factorial(i) * w**i for i in range(J)), arb(0))
-            bound += abs(cb[m + J]) * math.factorial(m + J) / math.factorial(J) * w**J
-            tot += arb(bound.upper()) * arb(v - u)
-        B = arb((2 * tot).upper())
-        lead = 2 * G0[3]
-        N_star, margin = None, arb(0)
-        for N in range(2, max_N + 1, 2):
-            lo = lead - sum((2 * abs(G0[2 * j + 1]) / arb(N) ** (2 * j - 2) for j in range(2, k)), arb(0)) - B / arb(N) ** (2 * k - 3)
-            if lo > 0:
-                N_star, margin = N, lo
-                break
-        proven = N_star is not None
-        if not proven:
-            notes.append(f"the tail bound does not turn positive for n <= {max_N}")
-        finite: list[tuple[int, str, str]] = []
-        min_finite = math.inf
-        if proven:
-            ath0 = acb(th0)
-            aqc = [acb(c) for c in qc]
+            def coef(c, i):
+                return c[i] if i < len(c) else arb(0)
 
-            def q_c(z):
-                h = z - ath0
-                if not abs(h) < RH:  # the remainder bound holds only in the box: plain division there
-                    return dpsi(z, 0) / (h * h)  # (not finite when h may be 0)
-                acc = aqc[-1]
-                for c in reversed(aqc[:-1]):
-                    acc = acc * h + c
-                r = (eps * arb(abs(h).upper()) ** K).upper()
-                return acc + acb(arb(0, r), arb(0, r))
-
-            for n in range(0, N_star, 2):
-                integral = acb.integral(lambda z, an, n=n: (ath0 - z) * q_c(z).sqrt(analytic=an) * (n * z).cos(), 0, pi / 2)
-                a = ((4 if n else 2) * integral / pi).real
-                finite.append((n, _decimal(arb(a.lower()), True), _decimal(arb(a.upper()), False)))
-                min_finite = min(min_finite, float(a.lower()))
-                if not a > 0:
-                    proven = False
-                    notes.append(f"a_{n} is not certified positive: {a}")
-        notes.append(f"tail: even n >= {N_star} by integration by parts ({m}th derivative, B <= {float(B):.4g}); "
-                     f"finite: {len(finite)} acb integrals" if N_star else "no tail bound")
-        return CircleCertificate(
-            proven=proven, N_star=N_star or 0, k=k, B=float(B.upper()), g3=str(G0[3]),
-            odd_derivatives=tuple(G0[j].str(30, radius=True) for j in range(1, 2 * k, 2)), finite=tuple(finite),
-            min_finite=min_finite if math.isfinite(min_finite) else 0.0, tail_margin=float(margin.lower()),
-            K=K, eps=float(eps.upper()), pieces=pieces, prec=prec, seconds=time.perf_counter() - t0, notes=tuple(notes),
-        )
+            bound = sum((abs(coef(cx, m + i)) * math.factorial(m + i) / math.factorial(i) * wu**i for i in range(J)), arb(0))
+            bound += abs(coef(cb, m + J)) * math.factorial(m + J) / math.factorial(J) * wu**J
+            Bsum += arb(bound.upper()) * wu
+            vals, x = new, xn
+        B = arb((2 * Bsum).upper())
+        c0 = chain(arb(0), vals)[j].coeffs()
+        G0 = [(c0[i] if i < len(c0) else arb(0)) * math.factorial(i) for i in range(m + 1)]
+    finally:
+        ctx.cap = old_cap
+    lead_order = 3 + 2 * j
+    for r in range(1, lead_order, 2):
+        if not G0[r].contains(0):  # pragma: no cover - contradicts the structure of L_[j] at t = 1
+            return None
+        G0[r] = arb(0)  # exactly 0 (step 3)
+    il = (lead_order - 1) // 2
+    lead = -2 * (-1) ** il * G0[lead_order]
+    if not lead > 0:
+        return {"N_star": None, "k": k, "B": B, "G0": G0, "lead": lead, "margin": arb(0)}
+    for n in range(max(2, j), max_N + 1):
+        if (n - j) % 2:
+            continue
+        nn = arb(n)
+        lo = lead - sum((2 * abs(G0[2 * i + 1]) / nn ** (2 * i + 1 - lead_order) for i in range(il + 1, k)), arb(0)) \
+            - B / nn ** (2 * k - lead_order)
+        if lo > 0:
+            return {"N_star": n, "k": k, "B": B, "G0": G0, "lead": lead, "margin": lo}
+    return {"N_star": None, "k": k, "B": B, "G0": G0, "lead": lead, "margin": arb(0)}

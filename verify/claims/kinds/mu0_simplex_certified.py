@@ -88,7 +88,7 @@ def render(p: dict, m: Measured, status: str, ctx: Context) -> Finding:
             if exact:
                 exact_Ms.append(M)
                 how = ("the closed argument for two neurons" if M <= 2 else
-                       "the even square, L proven positive definite on S^1 in ball arithmetic (docs/bounds-mu.md section 9)")
+                       "the even square, L proven positive definite in ball arithmetic (docs/bounds-mu.md section 9)")
                 notes.append(f"sign-free (no assumption on beta), M = {M}, every d >= {M - 1}: the simplex is a global minimizer, "
                              f"no gap beyond the balls ({rel:.1e}); method {method}: {how}")
             else:
@@ -103,10 +103,15 @@ def render(p: dict, m: Measured, status: str, ctx: Context) -> Finding:
         worst = min(m.even, key=lambda e: e.min_coefficient)
         npos = sum(e.positive for e in m.even)
         tail = max(abs(e.tail_ratio / e.tail_ratio_predicted - 1) for e in m.even)
+        from verify.certify.evensquare import EXACT_M
+
+        unproven = [e.M for e in m.even if e.M not in EXACT_M]
         notes.append(
-            f"even-square route (evidence, not a proof; verify/certify/evensquare.py, docs/bounds-mu.md section 9): "
-            f"K = t/4 + c0 + r2 P_2 + L^2 in d = M - 1 gives beta^T K(G) beta >= A_simplex (1^T beta)^2 for EVERY beta, "
-            f"with no gap, if L is positive definite on S^(M-2). Its Gegenbauer coefficients a_0..a_{p['even_square_degree']} "
+            f"even-square route (verify/certify/evensquare.py, docs/bounds-mu.md section 9): K = t/4 + c0 + r2 P_2 + L^2 "
+            f"in d = M - 1 gives beta^T K(G) beta >= A_simplex (1^T beta)^2 for EVERY beta, with no gap, if L is positive "
+            f"definite on S^(M-2); proven in ball arithmetic for M in {list(EXACT_M)} (the sign-free lines above), "
+            f"evidence only for M = {unproven[0] if unproven else '-'}..{unproven[-1] if unproven else '-'}: "
+            f"the Gegenbauer coefficients a_0..a_{p['even_square_degree']} "
             f"are positive for {npos}/{len(m.even)} values of M = {m.even[0].M}..{m.even[-1].M} (smallest "
             f"{worst.min_coefficient:.2e}, M = {worst.M}, n = {worst.argmin}; quadrature error <= "
             f"{max(e.quad_error for e in m.even):.1e}, 40-digit mpmath); at the top degree a_n / E_n is within "
