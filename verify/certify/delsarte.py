@@ -564,7 +564,7 @@ def certify_mu0(
             raise InputError("the sign-free bound needs d >= 2")
         from verify.certify.evensquare import EXACT_M
 
-        if M in EXACT_M:
+        if M in EXACT_M and d >= M - 1:  # (d < M - 1: no simplex; the polynomial bound below)
             exact = _signfree_even_square(M, d, abar, s, t0, cache)
             if exact is not None:
                 return exact
@@ -585,6 +585,9 @@ def certify_mu0(
     raise InputError(f"unknown method {method!r}; use auto, tangent-line, lp or signfree")
 
 
+_EVEN_SQUARE_PROOFS: dict = {}  # ("evensquare", M) -> EvenSquareCertificate at the defaults
+
+
 def _signfree_even_square(M: int, d: int, abar: float, s: float, t0: float, cache: dict | None):
     """M in evensquare.EXACT_M, any d >= M - 1, no sign assumption, no gap: the even square of
     `verify.certify.evensquare` with L proven positive definite (`certify_even_square`); by the rank
@@ -593,12 +596,11 @@ def _signfree_even_square(M: int, d: int, abar: float, s: float, t0: float, cach
     from verify.certify.evensquare import certify_even_square
 
     key = ("evensquare", M)
-    if cache is not None and key in cache:
-        cert = cache[key]
-    else:
-        cert = certify_even_square(M)
-        if cache is not None:
-            cache[key] = cert
+    store = _EVEN_SQUARE_PROOFS if cache is None else cache
+    cert = store.get(key)
+    if cert is None:  # deterministic at the defaults: one proof per process serves every call
+        cert = _EVEN_SQUARE_PROOFS.get(key) or certify_even_square(M)
+        store[key] = _EVEN_SQUARE_PROOFS[key] = cert
     if not cert.proven:  # pragma: no cover - the proof holds at the defaults (tested)
         return None
     with flint_prec(PREC):

@@ -9,8 +9,9 @@ r"""One compression instance end to end (MATH.md section 6): search, ETF, struct
      (d >= M for mu != 0, d >= M - 1 for mu = 0);
   3. the structure of the best configuration found (`verify.search.structure`);
   4. the local certificate of the ETF in ball arithmetic (`verify.certify.local`);
-  5. a certified global lower bound with its assumptions (`verify.certify`: the Delsarte-Yudin
-     tangent line at mu = 0; the tilted Delsarte bound with a pole at hat(mu) for mu != 0, whose
+  5. a certified global lower bound with its assumptions (`verify.certify`: at mu = 0 the exact
+     sign-free even square for M <= 5 (no assumption), else the Delsarte-Yudin tangent line
+     (beta >= 0); the tilted Delsarte bound with a pole at hat(mu) for mu != 0, whose
      gap to the ETF is 6-30% on the issue's grid, so it never certifies the ETF there);
 and a verdict:
   "etf-not-optimal"        a converged configuration beats the ETF by more than the errors of
@@ -113,15 +114,21 @@ def _gap_dict(cb: CertifiedBound) -> dict:
 def lower_bound(M: int, d: int, mu_norm: float, s: float, abar: float, cache: dict | None = None,
                 pole: bool = False, certify: bool = False, progress=None) -> dict:
     """The suite's certified lower bound on min L~ (ReLU) as a JSON record (`_bound_dict`): mu = 0
-    the tangent-line bound, else the Delsarte bound with a pole (and the two-point bound if `pole`).
+    the sign-free even square (M in evensquare.EXACT_M, d >= M - 1) or the tangent-line bound, else the Delsarte bound with a pole (and the two-point bound if `pole`).
     certify: the branch and bound of `verify.certify.planar` (M = 2, no sign assumption, minutes
     at large ||mu|| / s); the default bound is kept in "alternatives"."""
     if certify:
         return _certified_bound(M, d, mu_norm, s, abar, cache, pole, progress)
     if mu_norm == 0:
         from verify.certify import certify_mu0
+        from verify.certify.evensquare import EXACT_M
 
-        cb = certify_mu0(M, d, abar=abar, s=s).as_certified_bound()  # every status is a proven bound
+        c = None
+        if M in EXACT_M and d >= M - 1:  # exact and sign-free (docs/bounds-mu.md section 9)
+            c = certify_mu0(M, d, abar=abar, s=s, method="signfree")
+            c = c if c.status == "optimal" else None
+        c = c or certify_mu0(M, d, abar=abar, s=s)
+        cb = c.as_certified_bound()  # every status is a proven bound
         return {**_bound_dict(cb), "status": cb.details["status"]}
     from verify.certify.tilted import lower_bound_tilted
 
