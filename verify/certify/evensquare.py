@@ -305,8 +305,9 @@ def _decimal(x, down: bool) -> str:
 def certify_even_square(M: int, *, prec: int | None = None, K: int = 40, pieces: int = 400, rho: float = 0.5,
                         extra_k=(1, 2, 3, 4), max_N: int = 4000, r2_scale=1, progress=None) -> EvenSquareCertificate:
     """Prove that L (module docstring) is positive definite for M neurons (see
-    `EvenSquareCertificate`). prec: arb bits (None: 128 for M = 3, 256 above, where the finite part
-    integrates Gegenbauer polynomials of degree ~100 on complex ellipses). extra_k: the derivative
+    `EvenSquareCertificate`). prec: arb bits (None: 128 for M = 3, 256 for M = 4, 5, 512 above: the
+    finite part integrates Gegenbauer polynomials of degree ~100 (M = 5) to ~600 (M = 7) on complex
+    ellipses, where they grow exponentially). extra_k: the derivative
     orders tried for the tail (2k + 1 with k = j + 2 + e); the one with the smallest N* is kept.
     r2_scale != 1 (a planted error) moves r_2 off the tangency (c_0 keeps R(rho_0) = 0). Never
     raises on a failed step: proven is False and notes say which step failed."""
@@ -317,7 +318,7 @@ def certify_even_square(M: int, *, prec: int | None = None, K: int = 40, pieces:
     M = int_at_least("M", M, 3)
     K = int_at_least("K", K, 8)
     pieces = int_at_least("pieces", pieces, 4)
-    prec = (128 if M == 3 else 256) if prec is None else int_at_least("prec", prec, 64)
+    prec = (128 if M == 3 else 256 if M <= 5 else 512) if prec is None else int_at_least("prec", prec, 64)
     t0 = time.perf_counter()
     d = M - 1
     D = d if d % 2 == 0 else d + 1
