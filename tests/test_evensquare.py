@@ -150,7 +150,7 @@ def test_inputs():
 # ---- the positivity of L proven (certify_even_square) ---------------------------------------------
 
 
-@pytest.fixture(scope="module", params=[3, 4, 5])
+@pytest.fixture(scope="module", params=[3, 4, 5, 9, 16])  # j = 0, 1, 1, 3, 7; d = M - 1 even and odd
 def cert(request):
     from verify.certify.evensquare import certify_even_square
 
@@ -256,14 +256,16 @@ def test_planted_tangency_error_is_not_proven(M):
 
 
 def test_signfree_is_exact_in_every_dimension_for_the_proven_M():
-    """certify_mu0(M, d, 'signfree') is exact (status optimal, no assumption) for M = 3, 4, 5 and
+    """certify_mu0(M, d, 'signfree') is exact (status optimal, no assumption) for M = 3..16 and
     every d >= M - 1, and equals the tangent-line (one-signed) bound: the sign assumption costs
-    nothing there."""
+    nothing there. Below d = M - 1 (no simplex) the route is not used."""
     from verify.certify.delsarte import certify_mu0
     from verify.certify.evensquare import EXACT_M
 
-    assert EXACT_M == (3, 4, 5)
+    assert EXACT_M == tuple(range(3, 17))
     cache: dict = {}
+    low = certify_mu0(5, 3, method="signfree", degree=8)
+    assert low.status == "bound-only" and low.method == "signfree-degree-8"
     for M in EXACT_M:
         one_signed = certify_mu0(M, M + 2, method="tangent-line")
         for d in (M - 1, M, 17):

@@ -200,8 +200,9 @@ def test_shipped_optimum_examples_reach_their_status(name, expected):
     assert f.status == expected, f.summary
     if name == "predict-square":
         assert "witness" in f.summary and "irregular 4-gon" in f.summary
-    if name == "predict-simplex-value":  # proven: the tangent-line bound meets it (one-signed weights)
-        assert "certified: the lower bound" in f.summary and "beta >= 0" in f.summary
+    if name == "predict-simplex-value":  # proven for every sign of the weights: the even square meets it
+        assert "certified: the lower bound" in f.summary and "signfree-evensquare-m4" in f.summary
+        assert "beta >= 0" not in f.summary
     if name == "predict-etf-value-tilted":  # matched by the search, but the bound leaves a 9.8 % gap
         assert "relative gap of 0.098" in f.summary
 

@@ -188,13 +188,13 @@ def test_compress_pipeline_and_cli(capsys):
     assert out["local_certificate"]["certified"] is True
     assert len(out["etf"]["loss"].replace("0.", "", 1).lstrip("0")) >= 25
     assert abs(float(out["best"]["loss"]) - float(out["etf"]["loss"])) < 1e-15
-    # mu = 0: the even square certifies the simplex for M <= 5 with no assumption; beyond, the
+    # mu = 0: the even square certifies the simplex for M <= 16 with no assumption; beyond, the
     # tangent-line bound certifies it conditionally on beta >= 0 (and says so).
     assert main(["compress", "--M", "4", "--d", "3", "--mu-norm", "0", "--s", "1", "--restarts", "100"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["verdict"] == "etf-optimal-certified"
     assert out["lower_bound"]["assumptions"] == [] and out["lower_bound"]["method"] == "signfree-evensquare-m4"
-    assert main(["compress", "--M", "6", "--d", "5", "--mu-norm", "0", "--s", "1", "--restarts", "40"]) == 0
+    assert main(["compress", "--M", "17", "--d", "16", "--mu-norm", "0", "--s", "1", "--restarts", "8"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["verdict"] == "etf-optimal-certified"
     assert out["lower_bound"]["assumptions"] == ["beta >= 0"] and out["lower_bound"]["method"] == "tangent-line"

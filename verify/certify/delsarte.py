@@ -500,8 +500,9 @@ def certify_mu0(
 
     method: "auto" (tangent-line when M <= d + 1, else lp), "tangent-line" (exact, valid in every
     dimension, equal to the simplex value), "lp" (the Delsarte LP of `degree`, certified by
-    `certify_polynomial`; needs d >= 2), "signfree" (the bound of `verify.certify.signfree`, which
-    needs no sign assumption; needs d >= 2). abar: target mean output weight; s > 0: target spread.
+    `certify_polynomial`; needs d >= 2), "signfree" (no sign assumption: the closed argument for
+    M <= 2 in every d; the exact even square of `verify.certify.evensquare` for M in its EXACT_M
+    and d >= M - 1; else the polynomial bound of `verify.certify.signfree`, which needs d >= 2). abar: target mean output weight; s > 0: target spread.
     cache: optional dict reused across calls (the grid passes one) so that the LP or sign-free
     program of (M, min(d, M), degree) is solved and certified once.
     """
@@ -560,8 +561,10 @@ def certify_mu0(
     if method == "signfree":
         from verify.certify.signfree import signfree_bound
 
-        if d == 1:
-            raise InputError("the sign-free bound needs d >= 2")
+        if d == 1 and M > 2:
+            raise InputError("the sign-free bound needs d >= 2 for M >= 3")
+        if M <= 2:
+            d_eff = max(d_eff, 2)  # the closed argument for M <= 2 holds in every d, d = 1 included
         from verify.certify.evensquare import EXACT_M
 
         if M in EXACT_M and d >= M - 1:  # (d < M - 1: no simplex; the polynomial bound below)

@@ -1,7 +1,8 @@
-r"""An exact sign-free route for mu = 0: the even square. Everything of the bound is proven here
-except one step, the positive definiteness of an explicit function L on S^{M-2}, which is only
-checked numerically (its Gegenbauer coefficients); so this module gives evidence and the plan of
-a proof, never a certificate (`verify.certify.signfree` gives the certified sign-free bound).
+r"""An exact sign-free bound for mu = 0: the even square. The decomposition below reduces "the simplex
+is optimal for every sign of the output weights" to the positive definiteness of one explicit
+function L; `certify_even_square` proves that in ball arithmetic (python-flint arb/acb) for
+M = 3..16 (`EXACT_M`), and `even_square` computes L's Gegenbauer coefficients by high-precision
+quadrature as an independent cross-check (evidence, no proof).
 
 Setting (MATH.md section 6). At mu = 0 the simplex is optimal for all signs of beta iff, for every
 M unit vectors theta_j and every beta in R^M,
@@ -21,12 +22,13 @@ quadratic c_0 + r_2 P_2 tangent to E at rho_0 (hence at -rho_0):
 R >= 0 on [-1, 1] (proof): R is even; for t > 0, R'(t) = t (arcsin(t)/(2 pi t) - kappa) with
 kappa = 2 r_2 d/(d - 1); arcsin(t)/t increases on (0, 1], so R' < 0 on (0, |rho_0|) and R' > 0
 on (|rho_0|, 1] (R'(|rho_0|) = 0 by the choice of r_2); the minimum of R on [0, 1] is R(|rho_0|) = 0.
-So L is real, even, L(+-rho_0) = 0, L^2 = R, and L is analytic in theta (t = cos theta) away
-from nothing: E(cos theta) = (sin theta + (pi/2 - theta) cos theta)/(2 pi) on [0, pi], and the sign
-flip at the double roots of R makes L analytic there too.
+So L is real, even, L(+-rho_0) = 0 and L^2 = R. On [0, pi], g(theta) = L(cos theta) is the
+restriction of an analytic function: E(cos theta) = (sin theta + (pi/2 - theta) cos theta)/(2 pi)
+there, entire in theta, and the sign flip at the double roots of R keeps g analytic across them
+(as a function on the sphere, L(cos theta) has a |theta|^3 singularity at theta = 0, the one E has).
 
-The bound, if L is positive definite on S^{d-1} (all Gegenbauer coefficients >= 0; the one step
-not proven): for every beta (any signs) and unit theta_j in R^d,
+The bound, once L is positive definite on S^{d-1} (all Gegenbauer coefficients >= 0; proven by
+`certify_even_square`): for every beta (any signs) and unit theta_j in R^d,
 
     beta^T K(G) beta = ||sum_j beta_j theta_j||^2 / 4 + c_0 (1^T beta)^2 + r_2 beta^T P_2(G) beta
                        + beta^T [L(G)^2] beta
@@ -45,13 +47,14 @@ brings odd powers >= 3 that K lacks; in d = M - 1 an even L may have negative Ta
 (L(0) < 0) and still be positive definite, and P_2^{(d)} vanishes on the simplex. So the route
 works only in d = M - 1, which the rank lemma allows at mu = 0.
 
-The evidence computed here (`even_square`): the Gegenbauer coefficients a_n of L (even n; odd n
+The cross-check computed here (`even_square`): the Gegenbauer coefficients a_n of L (even n; odd n
 vanish by symmetry) by Gauss-Legendre quadrature in theta on [0, theta_0] and [theta_0, pi/2]
-(L is analytic on each piece; the integrand is symmetric about pi/2 for even n), with the
+(g is analytic on each piece; the integrand is symmetric about pi/2 for even n), with the
 quadrature error estimated from two node counts. Their tail is governed by the (1 - t)^{3/2}
 singularity that L inherits from E at t = +-1: a_n / E_n -> 1 / (2 L(1)) as n grows (E_n the
-coefficients of E, positive), which the record reports at the largest n. A proof needs a_n >= 0
-for every n: exact (ball) quadrature for n <= n_0 and an explicit remainder for the tail.
+coefficients of E, positive), which the record reports at the largest n. The proof
+(`certify_even_square`, `EvenSquareCertificate`) bounds every a_n: ball quadrature below N* and
+an explicit remainder above.
 """
 
 from __future__ import annotations
@@ -64,22 +67,23 @@ import numpy as np
 
 from verify.certify._common import int_at_least
 
-__all__ = ["EvenSquare", "even_square", "even_square_parts64"]
+__all__ = ["EXACT_M", "EvenSquare", "EvenSquareCertificate", "certify_even_square", "even_square", "even_square_parts64"]
 
-UNPROVEN = ("L is positive definite on S^{M-2} (its Gegenbauer coefficients are only computed, by quadrature, up to "
-            "a finite degree; the tail is not bounded)")
+UNPROVEN = ("by itself, `even_square` does not prove that L is positive definite on S^{M-2} (its Gegenbauer "
+            "coefficients are only computed, by quadrature, up to a finite degree); `certify_even_square` does")
 
 
 @dataclass(frozen=True)
 class EvenSquare:
     """The even-square decomposition for M neurons at mu = 0 (module docstring), with evidence.
 
-    d = M - 1. c0, r2, L1 (= L(1)), min_R (min of R on a grid of 200001 points; >= -1e-15 as R >= 0), A (= c0 + L(1)^2/M), A_simplex: float64. relative_A_error:
+    d = M - 1. c0, r2, L1 (= L(1)), min_R (min of R on a grid of 200001 points; >= -1e-15 as
+    R >= 0), A (= c0 + L(1)^2/M), A_simplex: float64. relative_A_error:
     |A - A_simplex| / A_simplex (the identity, in float64). coefficients: a_0, a_2, ... a_{n_max}
     of L (even degrees). min_coefficient, argmin: the smallest and its degree. quad_error: the
     largest change of a coefficient between n and 2n nodes (an error estimate). tail_ratio:
     a_n / E_n at n = n_max, predicted: 1 / (2 L(1)). proven: what the module docstring proves;
-    unproven: the one missing step.
+    unproven: what this record alone does not prove.
     """
 
     M: int
@@ -104,7 +108,7 @@ class EvenSquare:
     @property
     def positive(self) -> bool:
         """R >= 0 on the grid and every computed coefficient is above 10 times its quadrature error
-        estimate (evidence, not proof)."""
+        estimate (a cross-check, not a proof)."""
         return self.min_R >= -1e-15 and self.min_coefficient > 10 * self.quad_error
 
 
@@ -212,7 +216,7 @@ def even_square(M: int, n_max: int = 60, degree: int = 7, dps: int = 40, *, r2_s
 # The missing step proven for small M: L positive definite, in ball arithmetic
 # --------------------------------------------------------------------------------------------
 
-EXACT_M = (3, 4, 5)  # the M whose proof runs by default (certify_mu0's sign-free route); others: evidence
+EXACT_M = tuple(range(3, 17))  # the M whose proof certify_mu0 runs (M = 3..16: issue 10's range); others: evidence
 
 
 def method_name(M: int) -> str:
@@ -255,8 +259,10 @@ class EvenSquareCertificate:
        with A, B analytic at 1, and (1 - cos theta)^(3/2+j) is odd in theta to the order 3 + 2j):
            n^(4+2j) J_0 >= lead - sum_{r > 3+2j} 2 |G_j^(r)(0)| / n^(r-3-2j) - B / n^(2k-3-2j),
        every term after lead decreasing in n, so J_0 > 0 for every n >= N* once it holds at N*.
-       B on each piece: |G_j^(2k+1)(x - s)| <= sum_{i<3} |G_j^(2k+1+i)(x)| w^i / i!
-       + sup |G_j^(2k+4)| w^3 / 3! (s in [0, w], the last over the piece).
+       B on each piece: |G_j^(2k+1)(x - s)| <= sum_{i<J} |G_j^(2k+1+i)(x)| w^i / i!
+       + sup |G_j^(2k+1+J)| w^J / J! (s in [0, w], the last over the piece; J = taylor_terms);
+       a piece whose last term outweighs the others (interval arithmetic wraps over the whole
+       piece where q is small, near pi/2) is halved, up to max_depth times.
     4. Finite part (m + j < N*, m even): a_m^(D)(L) = int_0^{pi/2} g P_m^(D)(cos theta)
        sin^(D-2) theta / int_0^{pi/2} P_m^(D)(cos theta)^2 sin^(D-2) theta by acb.integral
        (rigorous Gauss-Legendre with error bounds on ellipses; q by the polynomial and its
@@ -302,29 +308,41 @@ def _decimal(x, down: bool) -> str:
     return _round_str(x, down, 20)
 
 
-def certify_even_square(M: int, *, prec: int | None = None, K: int = 40, pieces: int = 400, rho: float = 0.5,
-                        extra_k=(1, 2, 3, 4), max_N: int = 4000, r2_scale=1, progress=None) -> EvenSquareCertificate:
+def certify_even_square(M: int, *, prec: int | None = None, K: int = 40, pieces: int = 200, rho: float = 0.5,
+                        extra_k=(1, 2, 3), max_N: int = 4000, r2_scale=1, progress=None,
+                        taylor_terms: int = 8, max_depth: int = 6) -> EvenSquareCertificate:
     """Prove that L (module docstring) is positive definite for M neurons (see
-    `EvenSquareCertificate`). prec: arb bits (None: 128 for M = 3, 256 for M = 4, 5, 512 above: the
-    finite part integrates Gegenbauer polynomials of degree ~100 (M = 5) to ~600 (M = 7) on complex
-    ellipses, where they grow exponentially). extra_k: the derivative
-    orders tried for the tail (2k + 1 with k = j + 2 + e); the one with the smallest N* is kept.
-    r2_scale != 1 (a planted error) moves r_2 off the tangency (c_0 keeps R(rho_0) = 0). Never
-    raises on a failed step: proven is False and notes say which step failed."""
+    `EvenSquareCertificate`). prec: arb bits (None: 256, and once more at 512 when every try
+    fails; the finite part integrates Gegenbauer polynomials on complex ellipses, where they grow
+    exponentially with the degree). extra_k: the derivative orders tried in turn for the tail
+    (2k + 1 with k = j + 2 + e); the first that proves wins. pieces: the initial pieces of the
+    march, each halved up to max_depth times where the enclosure over the piece wraps (its top
+    term outweighs the point terms); taylor_terms: terms of the one-sided centred form. r2_scale
+    != 1 (a planted error) moves r_2 off the tangency (c_0 keeps R(rho_0) = 0) and is never
+    proven. Never raises on a failed step: proven is False and notes say which step failed."""
+    M = int_at_least("M", M, 3)
+    K = int_at_least("K", K, 8)
+    pieces = int_at_least("pieces", pieces, 4)
+    J = int_at_least("taylor_terms", taylor_terms, 1)
+    t0 = time.perf_counter()
+    precs = (256, 512) if prec is None else (int_at_least("prec", prec, 64),)
+    cert = None
+    for pr in precs:
+        cert = _certify_even_square(M, pr, K, pieces, rho, tuple(extra_k), max_N, r2_scale, progress, J, max_depth, t0)
+        if cert.proven or r2_scale != 1:
+            break
+    return cert
+
+
+def _certify_even_square(M, prec, K, pieces, rho, extra_k, max_N, r2_scale, progress, J, max_depth, t0):
     from flint import acb, arb, arb_series, ctx
 
     from verify.certify._common import flint_prec
 
-    M = int_at_least("M", M, 3)
-    K = int_at_least("K", K, 8)
-    pieces = int_at_least("pieces", pieces, 4)
-    prec = (128 if M == 3 else 256 if M <= 5 else 512) if prec is None else int_at_least("prec", prec, 64)
-    t0 = time.perf_counter()
     d = M - 1
     D = d if d % 2 == 0 else d + 1
     j = (D - 2) // 2
-    notes: list[str] = []
-    J = 3  # Taylor terms of the one-sided centred form on each piece
+    notes: list[str] = [f"{prec} bits"]
     with flint_prec(prec):
         pi = arb.pi()
         rho0 = arb(-1) / (M - 1)
@@ -348,25 +366,16 @@ def certify_even_square(M: int, *, prec: int | None = None, K: int = 40, pieces:
                 seconds=time.perf_counter() - t0, notes=tuple(notes) + (note,))
 
         p = [dpsi(th0, i) / math.factorial(i) for i in range(K + 2)]
-        if not (p[0].contains(0) and p[1].contains(0)):  # a wrong c_0 or r_2 (a planted error)
+        if r2_scale != 1:  # psi(theta_0) = 0 but psi'(theta_0) != 0: the ball test below may miss it
+            return failed(f"r_2 scaled by {r2_scale} (planted): theta_0 is not a double root of psi "
+                          f"(psi' = {p[1]})")
+        if not (p[0].contains(0) and p[1].contains(0)):  # pragma: no cover - exact zeros by the choice of c_0, r_2
             return failed(f"theta_0 is not a double root of psi: psi = {p[0]}, psi' = {p[1]}")
-        qc = p[2:K + 2]
-        box = acb(arb(th0.mid(), RH), arb(0, RH))
+        qc = p[2:K + 2]  # p[0] = p[1] = 0 exactly (R(t_0) = R'(t_0) = 0)
+        # the remainder's box: centred at the midpoint of theta_0, its radius covering theta_0's ball
+        RB = arb(RH) + th0.rad()
+        box = acb(arb(th0.mid(), RB.upper()), arb(0, RB.upper()))
         eps = arb(abs(dpsi(box, K + 2)).upper()) / math.factorial(K + 2)
-
-        best = None
-        for e in extra_k:
-            tail = _tail(M, j, int(e), qc, th0, eps, K, RH, rho, pieces, pi, J, prec, max_N, arb, arb_series, ctx)
-            if tail is None:
-                continue
-            if best is None or (tail["N_star"] is not None and (best["N_star"] is None or tail["N_star"] < best["N_star"])):
-                best = tail
-        if best is None or best["N_star"] is None:
-            return failed(f"the tail bound does not turn positive for n <= {max_N}")
-        N_star = best["N_star"]
-        notes.append(f"tail: n >= {N_star} by integration by parts (derivative order {2 * best['k'] + 1}, "
-                     f"B <= {float(best['B']):.4g}, {pieces} pieces)")
-        # 4. the finite part
         ath0 = acb(th0)
         aqc = [acb(c) for c in qc]
 
@@ -389,36 +398,49 @@ def certify_even_square(M: int, *, prec: int | None = None, K: int = 40, pieces:
             return p_cur
 
         tol = arb(2) ** (-(prec - 60))
-        finite: list[tuple[int, str, str]] = []
-        min_finite = math.inf
-        proven = True
-        for m in range(0, N_star - j, 2):
-            if progress is not None:
-                progress(m)
-            num = acb.integral(lambda z, an, m=m: (ath0 - z) * q_c(z).sqrt(analytic=an) * gegenbauer(m, z.cos())
-                               * z.sin() ** (D - 2), 0, pi / 2, abs_tol=tol).real
-            den = acb.integral(lambda z, an, m=m: gegenbauer(m, z.cos()) ** 2 * z.sin() ** (D - 2), 0, pi / 2,
-                               abs_tol=tol).real
-            a = num / den
-            finite.append((m, _decimal(arb(a.lower()), True), _decimal(arb(a.upper()), False)))
-            min_finite = min(min_finite, float(a.lower()))
-            if not a > 0:
-                proven = False
-                notes.append(f"a_{m} is not certified positive: {a}")
-                break
-        notes.append(f"finite: a_m^({D}) > 0 for even m < {N_star - j} by {len(finite)} acb integrals")
-        G0 = best["G0"]
-        return EvenSquareCertificate(
-            M=M, d=d, D=D, j=j, proven=proven, N_star=N_star, k=best["k"], B=float(best["B"].upper()),
-            lead=best["lead"].str(25, radius=True),
-            odd_derivatives=tuple(G0[i].str(30, radius=True) for i in range(1, 2 * best["k"], 2)),
-            finite=tuple(finite), min_finite=min_finite if math.isfinite(min_finite) else 0.0,
-            tail_margin=float(best["margin"].lower()), K=K, eps=float(eps.upper()), pieces=pieces, prec=prec,
-            seconds=time.perf_counter() - t0, notes=tuple(notes),
-        )
+        for e in extra_k:
+            tail = _tail(M, j, int(e), qc, th0, eps, K, RH, rho, pieces, pi, J, prec, max_N, arb, arb_series, ctx,
+                         max_depth)
+            if tail is None or tail["N_star"] is None:
+                notes.append(f"k = {j + 2 + int(e)}: the tail bound does not turn positive for n <= {max_N}")
+                continue
+            N_star = tail["N_star"]
+            # 4. the finite part
+            finite: list[tuple[int, str, str]] = []
+            min_finite = math.inf
+            ok = True
+            for m in range(0, N_star - j, 2):
+                if progress is not None:
+                    progress(m)
+                num = acb.integral(lambda z, an, m=m: (ath0 - z) * q_c(z).sqrt(analytic=an) * gegenbauer(m, z.cos())
+                                   * z.sin() ** (D - 2), 0, pi / 2, abs_tol=tol).real
+                den = acb.integral(lambda z, an, m=m: gegenbauer(m, z.cos()) ** 2 * z.sin() ** (D - 2), 0, pi / 2,
+                                   abs_tol=tol).real
+                a = num / den
+                finite.append((m, _decimal(arb(a.lower()), True), _decimal(arb(a.upper()), False)))
+                min_finite = min(min_finite, float(a.lower()))
+                if not a > 0:
+                    ok = False
+                    notes.append(f"k = {tail['k']}: a_{m} is not certified positive: {a}")
+                    break
+            if not ok:
+                continue
+            notes.append(f"tail: n >= {N_star} by integration by parts (derivative order {2 * tail['k'] + 1}, "
+                         f"B <= {float(tail['B']):.4g}, {tail['pieces']} pieces after adaptive halving of {pieces})")
+            notes.append(f"finite: a_m^({D}) > 0 for even m < {N_star - j} by {len(finite)} acb integrals")
+            G0 = tail["G0"]
+            return EvenSquareCertificate(
+                M=M, d=d, D=D, j=j, proven=True, N_star=N_star, k=tail["k"], B=float(tail["B"].upper()),
+                lead=tail["lead"].str(25, radius=True),
+                odd_derivatives=tuple(G0[i].str(30, radius=True) for i in range(1, 2 * tail["k"], 2)),
+                finite=tuple(finite), min_finite=min_finite, tail_margin=float(tail["margin"].lower()), K=K,
+                eps=float(eps.upper()), pieces=tail["pieces"], prec=prec, seconds=time.perf_counter() - t0,
+                notes=tuple(notes),
+            )
+        return failed(f"no derivative order in {list(extra_k)} proved it at {prec} bits")
 
 
-def _tail(M, j, e, qc, th0, eps, K, RH, rho, pieces, pi, J, prec, max_N, arb, arb_series, ctx):
+def _tail(M, j, e, qc, th0, eps, K, RH, rho, pieces, pi, J, prec, max_N, arb, arb_series, ctx, max_depth=6):
     """Steps 2 and 3 of `EvenSquareCertificate` for k = j + 2 + e: dict(N_star, k, B, G0, lead,
     margin), N_star None when the bound does not turn positive below max_N."""
     k = j + 2 + e
@@ -428,8 +450,8 @@ def _tail(M, j, e, qc, th0, eps, K, RH, rho, pieces, pi, J, prec, max_N, arb, ar
     ctx.cap = N
     try:
         def gser(x):
-            h = arb_series([x - th0, 1], prec=prec)
-            acc = arb_series([qc[-1]], prec=prec)
+            h = arb_series([x - th0, 1])
+            acc = arb_series([qc[-1]])
             for c in reversed(qc[:-1]):
                 acc = acc * h + c
             dist = arb(abs(x - th0).upper())
@@ -438,29 +460,34 @@ def _tail(M, j, e, qc, th0, eps, K, RH, rho, pieces, pi, J, prec, max_N, arb, ar
             co = list(acc.coeffs())[:N]
             co += [arb(0)] * (N - len(co))
             tail = eps * (dist + rho) ** K
-            q = arb_series([co[i] + arb(0, (tail / arb(rho) ** i).upper()) for i in range(N)], prec=prec)
-            return arb_series([th0 - x, -1], prec=prec) * q.sqrt()
+            q = arb_series([co[i] + arb(0, (tail / arb(rho) ** i).upper()) for i in range(N)])
+            return arb_series([th0 - x, -1]) * q.sqrt()
 
         def chain(x, vals):
             """Taylor series of G_0..G_j at x (a ball), with constant terms vals[i] (i >= 1)."""
             S = [gser(x)]
-            ms = -arb_series([x, 1], prec=prec).sin()
+            ms = -arb_series([x, 1]).sin()
             for i in range(1, j + 1):
                 co = list((ms * S[-1]).integral().coeffs())
                 co += [arb(0)] * (N - len(co))
                 co[0] = vals[i]
-                S.append(arb_series(co[:N], prec=prec))
+                S.append(arb_series(co[:N]))
             return S
 
-        edges = [pi / 2 * arb(i) / pieces for i in range(pieces + 1)]
-        vals = [None] + [arb(0)] * j  # G_i(pi/2) = L_[i](0) = 0
-        x = edges[-1]
-        Bsum = arb(0)
-        for idx in range(pieces, 0, -1):
-            xn = edges[idx - 1]
+        def coef(c, i):
+            return c[i] if i < len(c) else arb(0)
+
+        counter = [0]
+
+        def piece(x, xn, vals, depth):
+            """Steps from x down to xn (x > xn): the values of G_1..G_j at xn and the piece's
+            contribution to int |G_j^(m)|. A piece whose ball term (the top coefficient enclosed
+            over the whole piece, where interval arithmetic wraps) outweighs its point terms is
+            halved, down to max_depth halvings."""
+            counter[0] += 1
             w = x - xn
             wu = arb(w.upper())
-            ball = arb(((x + xn) / 2).mid(), ((x - xn) / 2).upper() + max(float(x.rad()), float(xn.rad())))
+            ball = x.union(xn)  # the piece, both ends' balls included
             bvals = [None]
             prev = gser(ball).coeffs()[0]
             for i in range(1, j + 1):  # crude enclosures of G_i over the piece, upward in i
@@ -469,21 +496,28 @@ def _tail(M, j, e, qc, th0, eps, K, RH, rho, pieces, pi, J, prec, max_N, arb, ar
                 prev = bv
             Sx = chain(x, vals)
             Sb = chain(ball, bvals)
+            cx, cb = Sx[j].coeffs(), Sb[j].coeffs()
+            point = sum((abs(coef(cx, m + i)) * math.factorial(m + i) / math.factorial(i) * wu**i for i in range(J)), arb(0))
+            top = abs(coef(cb, m + J)) * math.factorial(m + J) / math.factorial(J) * wu**J
+            if depth < max_depth and not (top.upper() <= point.upper()):
+                mid = (x + xn) / 2
+                v_mid, b1 = piece(x, mid, vals, depth + 1)
+                v_low, b2 = piece(mid, xn, v_mid, depth + 1)
+                return v_low, b1 + b2
             new = [None]
             for i in range(1, j + 1):
-                cx, cb = Sx[i].coeffs(), Sb[i].coeffs()
-                v = sum((cx[t] * (-w) ** t for t in range(min(N - 1, len(cx)))), arb(0))
-                last = cb[N - 1] if N - 1 < len(cb) else arb(0)
-                new.append(v + arb(0, (abs(last) * wu ** (N - 1)).upper()))
-            cx, cb = Sx[j].coeffs(), Sb[j].coeffs()
+                cxi, cbi = Sx[i].coeffs(), Sb[i].coeffs()
+                v = sum((cxi[t] * (-w) ** t for t in range(min(N - 1, len(cxi)))), arb(0))
+                new.append(v + arb(0, (abs(coef(cbi, N - 1)) * wu ** (N - 1)).upper()))
+            return new, arb((point + top).upper()) * wu
 
-            def coef(c, i):
-                return c[i] if i < len(c) else arb(0)
-
-            bound = sum((abs(coef(cx, m + i)) * math.factorial(m + i) / math.factorial(i) * wu**i for i in range(J)), arb(0))
-            bound += abs(coef(cb, m + J)) * math.factorial(m + J) / math.factorial(J) * wu**J
-            Bsum += arb(bound.upper()) * wu
-            vals, x = new, xn
+        edges = [pi / 2 * arb(i) / pieces for i in range(pieces + 1)]
+        vals = [None] + [arb(0)] * j  # G_i(pi/2) = L_[i](0) = 0
+        Bsum = arb(0)
+        for idx in range(pieces, 0, -1):
+            vals, contrib = piece(edges[idx], edges[idx - 1], vals, 0)
+            Bsum += contrib
+        n_pieces = counter[0]
         B = arb((2 * Bsum).upper())
         c0 = chain(arb(0), vals)[j].coeffs()
         G0 = [(c0[i] if i < len(c0) else arb(0)) * math.factorial(i) for i in range(m + 1)]
@@ -505,5 +539,5 @@ def _tail(M, j, e, qc, th0, eps, K, RH, rho, pieces, pi, J, prec, max_N, arb, ar
         lo = lead - sum((2 * abs(G0[2 * i + 1]) / nn ** (2 * i + 1 - lead_order) for i in range(il + 1, k)), arb(0)) \
             - B / nn ** (2 * k - lead_order)
         if lo > 0:
-            return {"N_star": n, "k": k, "B": B, "G0": G0, "lead": lead, "margin": lo}
+            return {"N_star": n, "k": k, "B": B, "G0": G0, "lead": lead, "margin": lo, "pieces": n_pieces}
     return {"N_star": None, "k": k, "B": B, "G0": G0, "lead": lead, "margin": arb(0)}

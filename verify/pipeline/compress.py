@@ -10,7 +10,7 @@ r"""One compression instance end to end (MATH.md section 6): search, ETF, struct
   3. the structure of the best configuration found (`verify.search.structure`);
   4. the local certificate of the ETF in ball arithmetic (`verify.certify.local`);
   5. a certified global lower bound with its assumptions (`verify.certify`: at mu = 0 the exact
-     sign-free even square for M <= 5 (no assumption), else the Delsarte-Yudin tangent line
+     sign-free even square for M <= 16 (no assumption), else the Delsarte-Yudin tangent line
      (beta >= 0); the tilted Delsarte bound with a pole at hat(mu) for mu != 0, whose
      gap to the ETF is 6-30% on the issue's grid, so it never certifies the ETF there);
 and a verdict:
