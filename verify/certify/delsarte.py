@@ -66,6 +66,7 @@ appear only as the solver's suggestion and in the *64 convenience fields.
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -563,12 +564,10 @@ def certify_mu0(
 
         if d == 1 and M > 2:
             raise InputError("the sign-free bound needs d >= 2 for M >= 3")
-        if M <= 2:
-            d_eff = max(d_eff, 2)  # the closed argument for M <= 2 holds in every d, d = 1 included
         from verify.certify.evensquare import EXACT_M
 
         if M in EXACT_M and d >= M - 1:  # (d < M - 1: no simplex; the polynomial bound below)
-            exact = _signfree_even_square(M, d, abar, s, t0, cache)
+            exact = _signfree_even_square(M, d, abar, s, t0)
             if exact is not None:
                 return exact
         key = ("signfree", M, d_eff, degree, solver)
@@ -588,22 +587,21 @@ def certify_mu0(
     raise InputError(f"unknown method {method!r}; use auto, tangent-line, lp or signfree")
 
 
-_EVEN_SQUARE_PROOFS: dict = {}  # ("evensquare", M) -> EvenSquareCertificate at the defaults
+@functools.cache
+def _even_square_proof(M: int):
+    """`certify_even_square(M)` at its defaults: deterministic, so one proof per process serves
+    every (d, abar, s) and every caller."""
+    from verify.certify.evensquare import certify_even_square
+
+    return certify_even_square(M)
 
 
-def _signfree_even_square(M: int, d: int, abar: float, s: float, t0: float, cache: dict | None):
+def _signfree_even_square(M: int, d: int, abar: float, s: float, t0: float):
     """M in evensquare.EXACT_M, any d >= M - 1, no sign assumption, no gap: the even square of
     `verify.certify.evensquare` with L proven positive definite (`certify_even_square`); by the rank
     lemma (docs/bounds-mu.md section 8) d = M - 1 covers every d >= M - 1. None when the proof
     does not go through."""
-    from verify.certify.evensquare import certify_even_square
-
-    key = ("evensquare", M)
-    store = _EVEN_SQUARE_PROOFS if cache is None else cache
-    cert = store.get(key)
-    if cert is None:  # deterministic at the defaults: one proof per process serves every call
-        cert = _EVEN_SQUARE_PROOFS.get(key) or certify_even_square(M)
-        store[key] = _EVEN_SQUARE_PROOFS[key] = cert
+    cert = _even_square_proof(M)
     if not cert.proven:  # pragma: no cover - the proof holds at the defaults (tested)
         return None
     with flint_prec(PREC):

@@ -117,14 +117,22 @@ def _E(t):
     return (np.sqrt(1.0 - t * t) + t * np.arcsin(t)) / (2 * math.pi)
 
 
+def _tangent(M: int, one, asin, sqrt, pi, r2_scale=1):
+    """(rho_0, r_2, c_0) of the module docstring in the number type of `one` (float, mpmath mpf or
+    arb ball; asin, sqrt, pi of that type). c_0 = E(rho_0) - r_2 P_2(rho_0) with P_2(rho_0) =
+    -1/(M - 1) exactly in d = M - 1. r2_scale != 1: a planted error (c_0 keeps R(rho_0) = 0)."""
+    d = M - 1
+    rho0 = -one / (M - 1)
+    r2 = asin(rho0) * (d - 1) / (4 * pi * d * rho0) * r2_scale
+    c0 = (sqrt(1 - rho0 * rho0) + rho0 * asin(rho0)) / (2 * pi) + r2 / (M - 1)
+    return rho0, r2, c0
+
+
 def even_square_parts64(M: int, r2_scale: float = 1.0):
     """(d, rho_0, c_0, r_2) of the decomposition in float64 (r2_scale != 1: a planted error)."""
     M = int_at_least("M", M, 3)
-    d = M - 1
-    rho0 = -1.0 / (M - 1)
-    r2 = math.asin(rho0) * (d - 1) / (4 * math.pi * d * rho0) * r2_scale
-    c0 = float(_E(np.array(rho0))) + r2 / (M - 1)
-    return d, rho0, c0, r2
+    rho0, r2, c0 = _tangent(M, 1.0, math.asin, math.sqrt, math.pi, r2_scale)
+    return M - 1, rho0, c0, r2
 
 
 def _coefficients_mp(M: int, n_max: int, degree: int, dps: int, r2_scale=1, dim: int | None = None):
@@ -142,9 +150,7 @@ def _coefficients_mp(M: int, n_max: int, degree: int, dps: int, r2_scale=1, dim:
         mp = mpmath.mp
         d = M - 1
         e = d if dim is None else dim
-        rho0 = mpmath.mpf(-1) / (M - 1)
-        r2 = mpmath.asin(rho0) * (d - 1) / (4 * mpmath.pi * d * rho0) * mpmath.mpf(r2_scale)
-        c0 = (mpmath.sqrt(1 - rho0**2) + rho0 * mpmath.asin(rho0)) / (2 * mpmath.pi) + r2 / (M - 1)
+        rho0, r2, c0 = _tangent(M, mpmath.mpf(1), mpmath.asin, mpmath.sqrt, +mpmath.pi, mpmath.mpf(r2_scale))
         theta0 = mpmath.acos(-rho0)
         nodes = GaussLegendre(mp).calc_nodes(degree, mp.prec)
         num = [mpmath.mpf(0)] * (n_max + 1)
@@ -345,9 +351,7 @@ def _certify_even_square(M, prec, K, pieces, rho, extra_k, max_N, r2_scale, prog
     notes: list[str] = [f"{prec} bits"]
     with flint_prec(prec):
         pi = arb.pi()
-        rho0 = arb(-1) / (M - 1)
-        r2 = rho0.asin() * (d - 1) / (4 * pi * d * rho0) * arb(r2_scale)
-        c0 = ((1 - rho0 * rho0).sqrt() + rho0 * rho0.asin()) / (2 * pi) - r2 * (d * rho0 * rho0 - 1) / (d - 1)
+        rho0, r2, c0 = _tangent(M, arb(1), arb.asin, arb.sqrt, pi, arb(r2_scale))
         th0 = (-rho0).acos()
         RH = max(1.6, float(th0.upper()) + rho + 0.05)
         half = r2 * d / (2 * (d - 1))  # r_2 d cos^2 z / (d - 1) = half (1 + cos 2z)
@@ -401,7 +405,7 @@ def _certify_even_square(M, prec, K, pieces, rho, extra_k, max_N, r2_scale, prog
         for e in extra_k:
             tail = _tail(M, j, int(e), qc, th0, eps, K, RH, rho, pieces, pi, J, prec, max_N, arb, arb_series, ctx,
                          max_depth)
-            if tail is None or tail["N_star"] is None:
+            if tail is None:
                 notes.append(f"k = {j + 2 + int(e)}: the tail bound does not turn positive for n <= {max_N}")
                 continue
             N_star = tail["N_star"]
@@ -442,7 +446,7 @@ def _certify_even_square(M, prec, K, pieces, rho, extra_k, max_N, r2_scale, prog
 
 def _tail(M, j, e, qc, th0, eps, K, RH, rho, pieces, pi, J, prec, max_N, arb, arb_series, ctx, max_depth=6):
     """Steps 2 and 3 of `EvenSquareCertificate` for k = j + 2 + e: dict(N_star, k, B, G0, lead,
-    margin), N_star None when the bound does not turn positive below max_N."""
+    margin, pieces), or None when the bound does not turn positive for n <= max_N."""
     k = j + 2 + e
     m = 2 * k + 1
     N = m + J + 1  # series length
@@ -531,7 +535,7 @@ def _tail(M, j, e, qc, th0, eps, K, RH, rho, pieces, pi, J, prec, max_N, arb, ar
     il = (lead_order - 1) // 2
     lead = -2 * (-1) ** il * G0[lead_order]
     if not lead > 0:
-        return {"N_star": None, "k": k, "B": B, "G0": G0, "lead": lead, "margin": arb(0)}
+        return None
     for n in range(max(2, j), max_N + 1):
         if (n - j) % 2:
             continue
@@ -540,4 +544,4 @@ def _tail(M, j, e, qc, th0, eps, K, RH, rho, pieces, pi, J, prec, max_N, arb, ar
             - B / nn ** (2 * k - lead_order)
         if lo > 0:
             return {"N_star": n, "k": k, "B": B, "G0": G0, "lead": lead, "margin": lo, "pieces": n_pieces}
-    return {"N_star": None, "k": k, "B": B, "G0": G0, "lead": lead, "margin": arb(0)}
+    return None

@@ -114,7 +114,7 @@ def signfree_bound(M: int, d: int, degree: int = 16, *, solver: str = "CLARABEL"
     import cvxpy as cp
 
     M = int_at_least("M", M, 1)
-    d = int_at_least("d", d, 2)
+    d = int_at_least("d", d, 1 if M <= 2 else 2)  # M <= 2: the closed argument holds in every d
     D = int_at_least("degree", degree, 1)
     t0 = time.perf_counter()
     if M <= 2:
