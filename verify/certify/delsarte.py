@@ -564,9 +564,9 @@ def certify_mu0(
 
         if d == 1 and M > 2:
             raise InputError("the sign-free bound needs d >= 2 for M >= 3")
-        from verify.certify.evensquare import EXACT_M
+        from verify.certify.evensquare import exact_route
 
-        if M in EXACT_M and d >= M - 1:  # (d < M - 1: no simplex; the polynomial bound below)
+        if exact_route(M, d):  # (d < M - 1: no simplex; the polynomial bound below)
             exact = _signfree_even_square(M, d, abar, s, t0)
             if exact is not None:
                 return exact

@@ -66,8 +66,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from verify.certify._common import int_at_least
+from verify.certify.gegenbauer import gegenbauer_values
 
-__all__ = ["EXACT_M", "EvenSquare", "EvenSquareCertificate", "certify_even_square", "even_square", "even_square_parts64"]
+__all__ = ["EXACT_M", "EvenSquare", "EvenSquareCertificate", "certify_even_square", "even_square", "even_square_parts64",
+           "exact_route"]
 
 UNPROVEN = ("by itself, `even_square` does not prove that L is positive definite on S^{M-2} (its Gegenbauer "
             "coefficients are only computed, by quadrature, up to a finite degree); `certify_even_square` does")
@@ -167,14 +169,10 @@ def _coefficients_mp(M: int, n_max: int, degree: int, dps: int, r2_scale=1, dim:
                 R = E - c0 - r2 * (d * c * c - 1) / (d - 1)
                 f = sgn * mpmath.sqrt(R) if R > 0 else mpmath.mpf(0)
                 wt = hw * w * s ** (e - 2)
-                p_prev, p = mpmath.mpf(1), c
-                for k in range(n_max + 1):
-                    pk = p_prev if k == 0 else p
+                for k, pk in enumerate(gegenbauer_values(n_max, e, c, mpmath.mpf(1))):
                     num[k] += wt * f * pk
                     numE[k] += wt * E * pk
                     den[k] += wt * pk * pk
-                    if k >= 1:
-                        p_prev, p = p, ((2 * k + e - 2) * c * p - k * p_prev) / (k + e - 2)
         return [num[k] / den[k] for k in range(n_max + 1)], [numE[k] / den[k] for k in range(n_max + 1)]
 
 
@@ -223,6 +221,12 @@ def even_square(M: int, n_max: int = 60, degree: int = 7, dps: int = 40, *, r2_s
 # --------------------------------------------------------------------------------------------
 
 EXACT_M = tuple(range(3, 17))  # the M whose proof certify_mu0 runs (M = 3..16: issue 10's range); others: evidence
+
+
+def exact_route(M: int, d: int) -> bool:
+    """Whether the even square proves the simplex optimal for (M, d): M in EXACT_M and d >= M - 1
+    (the rank lemma; for d < M - 1 there is no simplex)."""
+    return M in EXACT_M and d >= M - 1
 
 
 def method_name(M: int) -> str:
@@ -394,12 +398,7 @@ def _certify_even_square(M, prec, K, pieces, rho, extra_k, max_N, r2_scale, prog
             return acc + acb(arb(0, r), arb(0, r))
 
         def gegenbauer(n: int, t):
-            p_prev, p_cur = acb(1), t
-            if n == 0:
-                return p_prev
-            for i in range(1, n):
-                p_prev, p_cur = p_cur, ((2 * i + D - 2) * t * p_cur - i * p_prev) / (i + D - 2)
-            return p_cur
+            return gegenbauer_values(n, D, t, acb(1))[n]
 
         tol = arb(2) ** (-(prec - 60))
         for e in extra_k:

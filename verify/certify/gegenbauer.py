@@ -52,6 +52,7 @@ from verify.numbers.precision import flint_prec
 __all__ = [
     "derivative_bound_at_one",
     "gegenbauer_basis64",
+    "gegenbauer_values",
     "gegenbauer_eval64",
     "harmonic_dim",
     "monomial_coefficients",
@@ -217,7 +218,16 @@ def _arb(q: Fraction):
     return arb(fmpq(q.numerator, q.denominator))
 
 
-# ---- float64 -------------------------------------------------------------------------------------
+# ---- any number type (float64 arrays, mpmath, arb/acb balls) -------------------------------------
+
+
+def gegenbauer_values(D: int, d: int, t, one=1.0) -> list:
+    """[P_0(t), ..., P_D(t)] by the three-term recurrence, in the number type of t (numpy arrays,
+    mpmath numbers, python-flint balls); one: P_0 in that type."""
+    P = [one, t][: D + 1]
+    for k in range(1, D):
+        P.append(((2 * k + d - 2) * t * P[k] - k * P[k - 1]) / (k + d - 2))
+    return P
 
 
 def gegenbauer_basis64(D: int, d: int, t) -> np.ndarray:
@@ -226,11 +236,7 @@ def gegenbauer_basis64(D: int, d: int, t) -> np.ndarray:
     d = _check_d(d)
     t = np.asarray(t, dtype=float)
     P = np.empty((D + 1,) + t.shape)
-    P[0] = 1.0
-    if D >= 1:
-        P[1] = t
-    for k in range(1, D):
-        P[k + 1] = ((2 * k + d - 2) * t * P[k] - k * P[k - 1]) / (k + d - 2)
+    P[:] = gegenbauer_values(D, d, t, np.ones_like(t))
     return P
 
 

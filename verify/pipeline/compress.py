@@ -121,10 +121,10 @@ def lower_bound(M: int, d: int, mu_norm: float, s: float, abar: float, cache: di
         return _certified_bound(M, d, mu_norm, s, abar, cache, pole, progress)
     if mu_norm == 0:
         from verify.certify import certify_mu0
-        from verify.certify.evensquare import EXACT_M
+        from verify.certify.evensquare import exact_route
 
         c = None
-        if M in EXACT_M and d >= M - 1:  # exact and sign-free (docs/bounds-mu.md section 9)
+        if exact_route(M, d):  # exact and sign-free (docs/bounds-mu.md section 9)
             c = certify_mu0(M, d, abar=abar, s=s, method="signfree")
             c = c if c.status == "optimal" else None
         c = c or certify_mu0(M, d, abar=abar, s=s)
